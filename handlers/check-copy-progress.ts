@@ -1,0 +1,9 @@
+import { checkCopyProgress } from '../lib/copy.js';
+import { lambdaHandler } from '../lib/handler.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+import { CheckCopyProgressInput } from '../lib/workflow.js';
+
+export const createHandler = (deps: () => Runtime) =>
+  lambdaHandler(CheckCopyProgressInput, async ({ copy }) => checkCopyProgress(deps(), copy));
+
+export const handler = createHandler(runtime);

@@ -1,0 +1,12 @@
+import { lambdaHandler } from '../lib/handler.js';
+import { planRecoveryPoint } from '../lib/plan.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+import { PlanCopiesInput } from '../lib/workflow.js';
+
+export const createHandler = (deps: () => Runtime) =>
+  lambdaHandler(PlanCopiesInput, async ({ request, executionArn }) => {
+    const { ledger, backup, config } = deps();
+    return planRecoveryPoint({ ledger, backup, policy: config.policy }, request, executionArn);
+  });
+
+export const handler = createHandler(runtime);

@@ -1,0 +1,92 @@
+import {
+  type BackupClient,
+  type CopyJob,
+  DescribeCopyJobCommand,
+  DescribeRecoveryPointCommand,
+  LimitExceededException as SdkLimitExceededException,
+  ServiceUnavailableException as SdkServiceUnavailableException,
+  StartCopyJobCommand,
+} from '@aws-sdk/client-backup';
+import type { RecoveryPoint } from '../domain/recovery-point.js';
+import { LimitExceededException, ServiceUnavailableException } from '../errors.js';
+
+/** Re-raises the two retryable AWS Backup answers as our classes, whose names the state machine retries on. */
+async function call<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof SdkServiceUnavailableException) throw new ServiceUnavailableException(error.message);
+    if (error instanceof SdkLimitExceededException) throw new LimitExceededException(error.message);
+    throw error;
+  }
+}
+
+export async function describeRecoveryPoint(
+  client: BackupClient,
+  sourceBackupVaultName: string,
+  recoveryPointArn: string,
+): Promise<RecoveryPoint> {
+  const out = await call(() =>
+    client.send(
+      new DescribeRecoveryPointCommand({
+        BackupVaultName: sourceBackupVaultName,
+        RecoveryPointArn: recoveryPointArn,
+      }),
+    ),
+  );
+  const lifecycle = out.Lifecycle
+    ? Object.fromEntries(Object.entries(out.Lifecycle).filter(([, value]) => value !== undefined))
+    : undefined;
+  return {
+    recoveryPointArn: out.RecoveryPointArn ?? recoveryPointArn,
+    sourceVaultName: out.BackupVaultName ?? sourceBackupVaultName,
+    sourceVaultArn: out.BackupVaultArn ?? '',
+    resourceType: out.ResourceType ?? 'unknown',
+    status: out.Status ?? 'unknown',
+    isParent: out.IsParent ?? false,
+    ...(out.ResourceArn ? { resourceArn: out.ResourceArn } : {}),
+    ...(out.StorageClass ? { storageClass: out.StorageClass } : {}),
+    ...(lifecycle && Object.keys(lifecycle).length > 0 ? { lifecycle } : {}),
+    ...(out.ParentRecoveryPointArn ? { parentRecoveryPointArn: out.ParentRecoveryPointArn } : {}),
+    ...(out.CompletionDate ? { completionDate: out.CompletionDate.toISOString() } : {}),
+  };
+}
+
+export interface StartCopyJobRequest {
+  recoveryPointArn: string;
+  sourceBackupVaultName: string;
+  destinationVaultArn: string;
+  iamRoleArn: string;
+  idempotencyToken: string;
+  lifecycle?: {
+    MoveToColdStorageAfterDays?: number;
+    DeleteAfterDays?: number;
+    OptInToArchiveForSupportedResources?: boolean;
+  };
+}
+
+export async function startCopyJob(
+  client: BackupClient,
+  request: StartCopyJobRequest,
+): Promise<{ copyJobId: string; isParent: boolean }> {
+  const out = await call(() =>
+    client.send(
+      new StartCopyJobCommand({
+        RecoveryPointArn: request.recoveryPointArn,
+        SourceBackupVaultName: request.sourceBackupVaultName,
+        DestinationBackupVaultArn: request.destinationVaultArn,
+        IamRoleArn: request.iamRoleArn,
+        IdempotencyToken: request.idempotencyToken,
+        Lifecycle: request.lifecycle,
+      }),
+    ),
+  );
+  if (!out.CopyJobId) throw new Error('StartCopyJob answered without a CopyJobId');
+  return { copyJobId: out.CopyJobId, isParent: out.IsParent ?? false };
+}
+
+export async function describeCopyJob(client: BackupClient, copyJobId: string): Promise<CopyJob> {
+  const out = await call(() => client.send(new DescribeCopyJobCommand({ CopyJobId: copyJobId })));
+  if (!out.CopyJob) throw new Error(`DescribeCopyJob ${copyJobId} answered without a CopyJob`);
+  return out.CopyJob;
+}

@@ -1,0 +1,14 @@
+import { BackupClient } from '@aws-sdk/client-backup';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/*
+ * One client per service per container. Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE>
+ * variables, which is how local runs point them at DynamoDB Local and the Backup emulator.
+ */
+
+/** maxAttempts 1: the state machine owns Backup retries (backoff with jitter, visible in the history). */
+export const createBackupClient = () => new BackupClient({ maxAttempts: 1 });
+
+export const createDocumentClient = () =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { type CopyPolicy, parseCopyPolicy } from './domain/policy.js';
+import { ConfigurationError, InvalidPolicyError } from './errors.js';
+
+const EnvironmentSchema = z.object({
+  LEDGER_TABLE: z.string().min(3, 'must name the ledger DynamoDB table'),
+  COPY_POLICY: z.string().min(2, 'must hold the copy policy as JSON'),
+});
+
+export interface Config {
+  ledgerTable: string;
+  policy: CopyPolicy;
+}
+
+/** Reads and validates the environment once, at cold start; a bad value fails loudly with the variable's name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvironmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(parsed.data.COPY_POLICY);
+  } catch (error) {
+    throw new ConfigurationError(`COPY_POLICY: not JSON (${(error as Error).message})`);
+  }
+  try {
+    return { ledgerTable: parsed.data.LEDGER_TABLE, policy: parseCopyPolicy(document) };
+  } catch (error) {
+    if (error instanceof InvalidPolicyError) throw new ConfigurationError(`COPY_POLICY: ${error.message}`);
+    throw error;
+  }
+}

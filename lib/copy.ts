@@ -1,0 +1,202 @@
+import type { BackupClient } from '@aws-sdk/client-backup';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { describeCopyJob, startCopyJob } from './aws/backup.js';
+import type { CopyKey, CopyLedger, JobOutcome } from './aws/ledger.js';
+import { completeTasks } from './aws/sfn.js';
+import { copyIdempotencyToken } from './domain/idempotency.js';
+import { decideCopy, type LedgerRecord } from './domain/ledger-record.js';
+import type { PlannedCopy } from './domain/policy.js';
+import {
+  CopyJobFailedError,
+  errorSummary,
+  LimitExceededException,
+  ServiceUnavailableException,
+} from './errors.js';
+
+export interface CopyDependencies {
+  ledger: CopyLedger;
+  backup: BackupClient;
+  sfn: SFNClient;
+}
+
+/** One run of an execution: a re-drive is a new run of the same execution. */
+export interface Run {
+  executionArn: string;
+  redriveCount: number;
+}
+
+export const runId = (run: Run) => `${run.executionArn}#${run.redriveCount}`;
+
+/** What the copy task outputs once the copy exists. */
+export interface CopyResult {
+  recoveryPointArn: string;
+  destinationVaultArn: string;
+  status: 'COMPLETED';
+  attempt: number;
+  copyJobId: string;
+  idempotencyToken: string;
+}
+
+export const copyKey = (copy: PlannedCopy): CopyKey => ({
+  recoveryPointArn: copy.recoveryPointArn,
+  destinationVaultArn: copy.destinationVaultArn,
+});
+
+/** Copy job states after which nothing changes (ABORTED is tolerated though DescribeCopyJob does not list it). */
+const SUCCEEDED_STATES = ['COMPLETED'];
+const FAILED_STATES = ['FAILED', 'PARTIAL', 'ABORTED'];
+
+/** Claims can lose to a concurrent writer; after this many re-reads something is wrong. */
+const MAX_ROUNDS = 5;
+
+function resultOf(record: LedgerRecord): CopyResult {
+  return {
+    recoveryPointArn: record.recoveryPointArn,
+    destinationVaultArn: record.destinationVaultArn,
+    status: 'COMPLETED',
+    attempt: record.attempt,
+    copyJobId: record.copyJobId ?? '',
+    idempotencyToken: record.idempotencyToken ?? '',
+  };
+}
+
+const failureOf = (record: LedgerRecord) =>
+  new CopyJobFailedError(
+    record.lastError?.message ?? `copy ${record.copyJobId ?? ''} ended ${record.status}`,
+  );
+
+/**
+ * The copy task (`.waitForTaskToken`): makes sure one copy job exists for (recovery point, destination) and
+ * leaves `taskToken` to be completed when the job ends — by the Copy Job State Change event, by the
+ * progress check, or right here when the ledger already knows the outcome.
+ *
+ * A COMPLETED copy starts nothing; a RUNNING one is waited on; a PENDING one resumes its attempt with the
+ * same token (AWS returns the job if the last run got that far); a copy that FAILED in an earlier run starts
+ * the next attempt, while one that FAILED in this run fails the task, so a re-drive restarts exactly it.
+ */
+export async function copyToDestination(
+  deps: CopyDependencies,
+  copy: PlannedCopy,
+  run: Run,
+  taskToken: string,
+): Promise<void> {
+  const key = copyKey(copy);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const record = await deps.ledger.get(key);
+    const decision = decideCopy(record, runId(run));
+    if (decision.action === 'complete' && record) {
+      return completeTasks(deps.sfn, [taskToken], { output: resultOf(record) });
+    }
+    if (decision.action === 'fail' && record) throw failureOf(record);
+    if (decision.action === 'wait') {
+      if (await deps.ledger.addWaiter(key, decision.attempt, taskToken)) return;
+      continue;
+    }
+    if (decision.action !== 'start') continue;
+    const idempotencyToken = copyIdempotencyToken(
+      copy.recoveryPointArn,
+      copy.destinationVaultArn,
+      decision.attempt,
+    );
+    if (!(await deps.ledger.claim(copy, decision.attempt, idempotencyToken, runId(run), run.executionArn)))
+      continue;
+    let job: Awaited<ReturnType<typeof startCopyJob>>;
+    try {
+      job = await startCopyJob(deps.backup, {
+        recoveryPointArn: copy.recoveryPointArn,
+        sourceBackupVaultName: copy.sourceBackupVaultName,
+        destinationVaultArn: copy.destinationVaultArn,
+        iamRoleArn: copy.iamRoleArn,
+        idempotencyToken,
+        ...(copy.lifecycle ? { lifecycle: copy.lifecycle } : {}),
+      });
+    } catch (error) {
+      await recordStartFailure(deps.ledger, key, decision.attempt, error, run);
+      throw error;
+    }
+    const running = await deps.ledger.markRunning(
+      key,
+      decision.attempt,
+      job.copyJobId,
+      job.isParent,
+      taskToken,
+    );
+    if (!running) continue;
+    if (running.lastJobOutcome?.copyJobId === job.copyJobId)
+      await settleCopy(deps, key, running.lastJobOutcome);
+    return;
+  }
+  throw new Error(`ledger item ${key.recoveryPointArn} → ${key.destinationVaultArn} kept changing under us`);
+}
+
+/**
+ * A retryable refusal leaves the attempt PENDING (the retry or a re-drive resumes it with the same token);
+ * any other answer means AWS will never start this job: the attempt FAILED.
+ */
+async function recordStartFailure(
+  ledger: CopyLedger,
+  key: CopyKey,
+  attempt: number,
+  error: unknown,
+  run: Run,
+) {
+  const lastError = errorSummary(error);
+  if (error instanceof ServiceUnavailableException || error instanceof LimitExceededException) {
+    await ledger.noteError(key, attempt, lastError);
+  } else {
+    await ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError });
+  }
+}
+
+/**
+ * Records a copy job's end and completes every task waiting on it. Returns the ledger record, or undefined
+ * when the job is not one of ours (copies made by backup plans raise the same events).
+ */
+export async function settleCopy(
+  deps: Pick<CopyDependencies, 'ledger' | 'sfn'>,
+  key: CopyKey,
+  outcome: JobOutcome,
+): Promise<LedgerRecord | undefined> {
+  const record = await deps.ledger.get(key);
+  if (!record) return undefined;
+  if (record.copyJobId !== outcome.copyJobId) {
+    if (record.status === 'PENDING') await deps.ledger.noteJobOutcome(key, outcome);
+    return undefined;
+  }
+  const succeeded = SUCCEEDED_STATES.includes(outcome.state);
+  if (!succeeded && !FAILED_STATES.includes(outcome.state)) return record;
+  const lastError = succeeded
+    ? undefined
+    : errorSummary(
+        new CopyJobFailedError(
+          `copy job ${outcome.copyJobId} ended ${outcome.state}${outcome.statusMessage ? `: ${outcome.statusMessage}` : ''}`,
+        ),
+      );
+  const settled = await deps.ledger.markFinal(key, record.attempt, succeeded ? 'COMPLETED' : 'FAILED', {
+    executionArn: record.executionArn,
+    ...(lastError ? { lastError } : {}),
+  });
+  const final = settled ?? (await deps.ledger.get(key));
+  if (!final) return record;
+  const waiters = [...(final.waiters ?? [])];
+  if (final.status === 'COMPLETED') await completeTasks(deps.sfn, waiters, { output: resultOf(final) });
+  else if (final.status === 'FAILED') await completeTasks(deps.sfn, waiters, { error: failureOf(final) });
+  return final;
+}
+
+/** The fallback when no event arrived in time: asks AWS Backup how the copy is doing and settles it if it ended. */
+export async function checkCopyProgress(
+  deps: CopyDependencies,
+  copy: PlannedCopy,
+): Promise<{ status: string; copyJobId?: string }> {
+  const key = copyKey(copy);
+  const record = await deps.ledger.get(key);
+  if (!record?.copyJobId || record.status !== 'RUNNING') return { status: record?.status ?? 'MISSING' };
+  const job = await describeCopyJob(deps.backup, record.copyJobId);
+  const settled = await settleCopy(deps, key, {
+    copyJobId: record.copyJobId,
+    state: job.State ?? 'UNKNOWN',
+    ...(job.StatusMessage ? { statusMessage: job.StatusMessage } : {}),
+  });
+  return { status: settled?.status ?? record.status, copyJobId: record.copyJobId };
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { InvalidLifecycleError, type RuleViolation } from '../errors.js';
+import { supportsArchiveTier, supportsColdStorage } from './resource-types.js';
+
+/** StartCopyJob's Lifecycle, with AWS's member names so nothing is lost in translation. */
+export const LifecycleSchema = z
+  .object({
+    MoveToColdStorageAfterDays: z.number().int().optional(),
+    DeleteAfterDays: z.number().int().optional(),
+    OptInToArchiveForSupportedResources: z.boolean().optional(),
+  })
+  .strict();
+
+export type Lifecycle = z.infer<typeof LifecycleSchema>;
+
+/** AWS documents -1 on both fields as "keep indefinitely" (StartCopyJob, Lifecycle). */
+export const KEEP_INDEFINITELY = -1;
+/** Backups moved to cold storage must stay there at least 90 days (StartCopyJob, Lifecycle). */
+export const MIN_COLD_STORAGE_DAYS = 90;
+
+export interface ValidatedLifecycle {
+  lifecycle: Lifecycle;
+  /** Settings dropped because AWS would ignore them for this resource type. */
+  warnings: string[];
+}
+
+function checkDays(field: string, value: number | undefined): RuleViolation[] {
+  if (value === undefined || value === KEEP_INDEFINITELY || value >= 1) return [];
+  return [{ field, value, rule: 'must be a positive whole number of days, or -1 to keep indefinitely' }];
+}
+
+/**
+ * Enforces the lifecycle rules AWS Backup applies to StartCopyJob before AWS sees the request.
+ * Returns the lifecycle to send (settings AWS ignores for `resourceType` removed) or throws
+ * InvalidLifecycleError naming every rule broken. `field` prefixes the paths in messages.
+ */
+export function validateLifecycle(input: Lifecycle, resourceType: string, field: string): ValidatedLifecycle {
+  const lifecycle: Lifecycle = { ...input };
+  const warnings: string[] = [];
+  const cold = `${field}.MoveToColdStorageAfterDays`;
+  const del = `${field}.DeleteAfterDays`;
+
+  const keepsIndefinitely =
+    lifecycle.DeleteAfterDays === KEEP_INDEFINITELY &&
+    lifecycle.MoveToColdStorageAfterDays === KEEP_INDEFINITELY;
+
+  // AWS ignores the cold setting for resource types without cold storage; drop it so the ledger shows what applies.
+  if (
+    lifecycle.MoveToColdStorageAfterDays !== undefined &&
+    !keepsIndefinitely &&
+    !supportsColdStorage(resourceType)
+  ) {
+    warnings.push(
+      `${cold} dropped: ${resourceType} does not support cold storage, AWS Backup would ignore it`,
+    );
+    delete lifecycle.MoveToColdStorageAfterDays;
+  }
+  if (lifecycle.OptInToArchiveForSupportedResources === true && !supportsArchiveTier(resourceType)) {
+    warnings.push(
+      `${field}.OptInToArchiveForSupportedResources dropped: ${resourceType} does not support the archive tier`,
+    );
+    delete lifecycle.OptInToArchiveForSupportedResources;
+  }
+
+  const violations = [
+    ...checkDays(cold, lifecycle.MoveToColdStorageAfterDays),
+    ...checkDays(del, lifecycle.DeleteAfterDays),
+  ];
+  const coldIsKeep = lifecycle.MoveToColdStorageAfterDays === KEEP_INDEFINITELY;
+  const deleteIsKeep = lifecycle.DeleteAfterDays === KEEP_INDEFINITELY;
+  if (coldIsKeep !== deleteIsKeep && !keepsIndefinitely) {
+    // AWS documents -1 only as a pair; a lone -1 is ambiguous, so ask for the unambiguous form instead.
+    const [lone, other] = coldIsKeep ? [cold, del] : [del, cold];
+    violations.push({
+      field: lone,
+      value: KEEP_INDEFINITELY,
+      rule: `-1 (keep indefinitely) must be set on both DeleteAfterDays and MoveToColdStorageAfterDays; to leave ${other.split('.').pop()} unset, omit it`,
+    });
+  }
+
+  const coldDays = lifecycle.MoveToColdStorageAfterDays;
+  const deleteDays = lifecycle.DeleteAfterDays;
+  if (
+    coldDays !== undefined &&
+    deleteDays !== undefined &&
+    coldDays >= 1 &&
+    deleteDays >= 1 &&
+    deleteDays < coldDays + MIN_COLD_STORAGE_DAYS
+  ) {
+    violations.push({
+      field: del,
+      value: deleteDays,
+      rule: `must be at least MoveToColdStorageAfterDays + ${MIN_COLD_STORAGE_DAYS} (${coldDays + MIN_COLD_STORAGE_DAYS}): a copy in cold storage must stay there ${MIN_COLD_STORAGE_DAYS} days`,
+    });
+  }
+  if (violations.length > 0) throw new InvalidLifecycleError(violations, 'lifecycle refused');
+  return { lifecycle, warnings };
+}

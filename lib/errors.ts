@@ -1,0 +1,77 @@
+/**
+ * Error classes. Each `name` is exactly what the state machine's `ErrorEquals` matches, because the Lambda
+ * runtime reports `error.name` as the task's Error.
+ */
+
+export interface RuleViolation {
+  /** Dotted path of the offending field, e.g. `destinations[0].lifecycle.DeleteAfterDays`. */
+  field: string;
+  value: unknown;
+  /** The rule in words, e.g. `must be at least MoveToColdStorageAfterDays + 90`. */
+  rule: string;
+}
+
+function describeValue(value: unknown): string {
+  const text = value === undefined ? 'missing' : JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** Input that can never succeed: recorded as REJECTED and never retried. */
+export abstract class RejectionError extends Error {
+  readonly violations: RuleViolation[];
+
+  constructor(violations: RuleViolation[], summary?: string) {
+    const details = violations.map((v) => `${v.field} (${describeValue(v.value)}) ${v.rule}`).join('; ');
+    super(summary ? `${summary}: ${details}` : details);
+    this.violations = violations;
+  }
+}
+
+export class InvalidInputError extends RejectionError {
+  override readonly name = 'InvalidInputError';
+}
+
+export class InvalidPolicyError extends RejectionError {
+  override readonly name = 'InvalidPolicyError';
+}
+
+export class InvalidLifecycleError extends RejectionError {
+  override readonly name = 'InvalidLifecycleError';
+}
+
+export class RecoveryPointNotCopyableError extends RejectionError {
+  override readonly name = 'RecoveryPointNotCopyableError';
+}
+
+/** Names the state machine treats as final rejections (its Catch lists exactly these). */
+export const REJECTION_ERROR_NAMES = [
+  'InvalidInputError',
+  'InvalidPolicyError',
+  'InvalidLifecycleError',
+  'RecoveryPointNotCopyableError',
+] as const;
+
+/** A bad environment variable found at cold start; the function cannot run until it is fixed. */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+/** AWS Backup answered 5xx; the state machine retries with backoff and jitter. */
+export class ServiceUnavailableException extends Error {
+  override readonly name = 'ServiceUnavailableException';
+}
+
+/** AWS Backup refused because a limit (e.g. concurrent copy jobs) was reached; retried like the above. */
+export class LimitExceededException extends Error {
+  override readonly name = 'LimitExceededException';
+}
+
+/** The copy job ended FAILED, ABORTED or PARTIAL; a re-drive starts a new attempt. */
+export class CopyJobFailedError extends Error {
+  override readonly name = 'CopyJobFailedError';
+}
+
+export function errorSummary(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'UnknownError', message: String(error) };
+}

@@ -1,0 +1,52 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { violationsFromZod } from './domain/violations.js';
+import { InvalidInputError } from './errors.js';
+import { logger } from './logger.js';
+
+/** Validates the event against the task's contract; a mismatch is a typed InvalidInputError naming the fields. */
+const parseInput = <S extends z.ZodType>(schema: S): MiddlewareObj<unknown> => ({
+  before: (request) => {
+    const parsed = schema.safeParse(request.event);
+    if (!parsed.success) {
+      throw new InvalidInputError(
+        violationsFromZod(parsed.error, request.event),
+        'task input does not match its contract',
+      );
+    }
+    request.event = parsed.data;
+  },
+});
+
+const CORRELATION_KEYS = ['recoveryPointArn', 'destinationVaultArn', 'executionArn', 'copyJobId'] as const;
+
+/** Adds the correlation keys found at the top of the event or in its `copy`/`request` to every log line. */
+const correlate = (): MiddlewareObj<unknown> => ({
+  before: (request) => {
+    const event = request.event as Record<string, unknown>;
+    const sources = [event, event.copy, event.request].filter(
+      (s): s is Record<string, unknown> => typeof s === 'object' && s !== null,
+    );
+    for (const key of CORRELATION_KEYS) {
+      const value = sources.map((source) => source[key]).find((v) => typeof v === 'string');
+      if (value !== undefined) logger.appendKeys({ [key]: value });
+    }
+  },
+});
+
+/**
+ * A Lambda handler: logger context (reset per invocation), input validated by `schema` (omit it when the
+ * function validates its input itself), correlation keys, then `run`.
+ */
+export function lambdaHandler<S extends z.ZodType, R>(
+  schema: S | undefined,
+  run: (input: z.infer<S>, context: Context) => Promise<R>,
+) {
+  const handler = middy(async (event: unknown, context: Context) => run(event as z.infer<S>, context)).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
+  if (schema) handler.use(parseInput(schema));
+  return handler.use(correlate());
+}

@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type { BackupClient } from '@aws-sdk/client-backup';
+import { describeRecoveryPoint } from './aws/backup.js';
+import type { CopyLedger } from './aws/ledger.js';
+import { type CopyRequest, findRecoveryPointArn } from './domain/event.js';
+import type { LedgerError } from './domain/ledger-record.js';
+import { type CopyPlan, type CopyPolicy, planCopies } from './domain/policy.js';
+import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
+
+export interface PlanDependencies {
+  ledger: CopyLedger;
+  backup: BackupClient;
+  policy: CopyPolicy;
+}
+
+export interface PlannedRecoveryPoint extends CopyPlan {
+  recoveryPoint: RecoveryPoint;
+}
+
+/** Looks the recovery point up, checks it can be copied, resolves its copies and records the plan. */
+export async function planRecoveryPoint(
+  deps: PlanDependencies,
+  request: CopyRequest,
+  executionArn: string,
+): Promise<PlannedRecoveryPoint> {
+  const recoveryPoint = await describeRecoveryPoint(
+    deps.backup,
+    request.sourceBackupVaultName,
+    request.recoveryPointArn,
+  );
+  checkCopyable(recoveryPoint);
+  const plan = planCopies(deps.policy, recoveryPoint, request.destinations);
+  await deps.ledger.recordPlan(recoveryPoint.recoveryPointArn, 'PLANNED', {
+    executionArn,
+    sourceBackupVaultName: recoveryPoint.sourceVaultName,
+    resourceType: recoveryPoint.resourceType,
+    destinations: plan.copies.map((copy) => copy.destinationVaultArn),
+    warnings: plan.warnings,
+  });
+  return { recoveryPoint, ...plan };
+}
+
+/** The ledger key for input that names no usable recovery point, so even garbage leaves a record. */
+export function rejectedInputKey(input: unknown): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify(input) ?? 'undefined')
+    .digest('hex');
+  return `invalid-input:${digest.slice(0, 32)}`;
+}
+
+/** Records a refused recovery point (or refused input) on its plan item. */
+export async function recordRejection(
+  ledger: CopyLedger,
+  input: unknown,
+  error: LedgerError,
+  executionArn: string,
+): Promise<string> {
+  const key = findRecoveryPointArn(input) ?? rejectedInputKey(input);
+  await ledger.recordPlan(key, 'REJECTED', { executionArn, lastError: error });
+  return key;
+}

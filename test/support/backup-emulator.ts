@@ -1,0 +1,888 @@
+/**
+ * A local fake of the AWS Backup API (AWS Backup cannot run locally). A real HTTP server on 127.0.0.1 that
+ * speaks restJson1 as @aws-sdk/client-backup serializes it: URL-encoded ARNs in paths, ISO-8601 query
+ * timestamps, epoch-second body timestamps, and errors named by the `x-amzn-errortype` header.
+ * Covers the copy-job slice: StartCopyJob, DescribeCopyJob, ListCopyJobs, DescribeRecoveryPoint,
+ * ListRecoveryPointsByBackupVault; anything else is answered with UnknownOperationException (404).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type {
+  CopyJob,
+  CopyJobState,
+  DescribeRecoveryPointOutput,
+  Lifecycle,
+  RecoveryPointCreator,
+  StartCopyJobInput,
+} from '@aws-sdk/client-backup';
+
+export type BackupOperation =
+  | 'StartCopyJob'
+  | 'DescribeCopyJob'
+  | 'ListCopyJobs'
+  | 'DescribeRecoveryPoint'
+  | 'ListRecoveryPointsByBackupVault';
+
+/** The SDK's CopyJobState plus ABORTED, which the SDK enum lacks but the SDK passes through as a string. */
+export type EmulatedCopyJobState = CopyJobState | 'ABORTED';
+
+export interface BackupEmulatorOptions {
+  /** Region in generated ARNs and events. Default 'us-east-1'. */
+  region?: string;
+  /** Account for generated ARNs and for recovery points whose ARN carries none (EBS snapshots). */
+  accountId?: string;
+  /** Clock in epoch ms; inject one to drive job timing from a test. Default Date.now. */
+  now?: () => number;
+  /** A copy job turns RUNNING this long after it is created. Default 0. */
+  runningAfterMs?: number;
+  /** A copy job finishes this long after it is created. Default 0. */
+  copyDurationMs?: number;
+  /** Period of the (unref'd) timer that advances jobs so listeners fire without polling; 0 disables. Default 10. */
+  tickMs?: number;
+  /** Copy jobs CREATED or RUNNING per account before StartCopyJob answers LimitExceededException. Default Infinity. */
+  concurrencyLimit?: number;
+  /** How long an IdempotencyToken maps to its job. Default 24 h. */
+  idempotencyWindowMs?: number;
+  /** Resource types where MoveToColdStorageAfterDays applies, so DeleteAfterDays >= cold + 90 is enforced. */
+  coldStorageResourceTypes?: readonly string[];
+  /** Swallow Copy Job State Change events (EventBridge delivery is best effort). Default false. */
+  dropCopyJobEvents?: boolean;
+  /** Delay added to every request. Default 0. */
+  latencyMs?: number;
+  /** Extra delay per operation, on top of latencyMs. */
+  operationLatencyMs?: Partial<Record<BackupOperation, number>>;
+  /** Page size of list operations when MaxResults is absent. Default 100. */
+  defaultPageSize?: number;
+  /** Vaults that exist without a seeded recovery point (seeding adds its vault). Default ['primary']. */
+  vaults?: readonly string[];
+}
+
+type ResolvedOptions = Required<BackupEmulatorOptions>;
+
+// Unverified against AWS (EC2 dropped: AMIs have no cold tier); the lead is confirming, hence an option.
+export const DEFAULT_COLD_STORAGE_RESOURCE_TYPES: readonly string[] = [
+  'EFS',
+  'EBS',
+  'Storage Gateway',
+  'VirtualMachine',
+  'DynamoDB',
+  'SAP HANA on Amazon EC2',
+  'Timestream',
+  'CloudFormation',
+];
+
+/** A seeded recovery point: DescribeRecoveryPoint's output, with the fields the emulator always fills. */
+export type RecoveryPoint = DescribeRecoveryPointOutput &
+  Required<
+    Pick<
+      DescribeRecoveryPointOutput,
+      | 'RecoveryPointArn'
+      | 'BackupVaultName'
+      | 'BackupVaultArn'
+      | 'ResourceArn'
+      | 'ResourceType'
+      | 'Status'
+      | 'CreationDate'
+      | 'IamRoleArn'
+      | 'IsParent'
+      | 'BackupSizeInBytes'
+      | 'StorageClass'
+    >
+  >;
+
+/** One copy job as the emulator sees it. */
+export interface EmulatedCopyJob {
+  copyJobId: string;
+  state: EmulatedCopyJobState;
+  idempotencyToken: string | undefined;
+  /** The StartCopyJob body as received. */
+  request: StartCopyJobInput;
+  /** What DescribeCopyJob answers right now. */
+  copyJob: CopyJob;
+}
+
+/** Copy Job State Change, shaped like the examples in the AWS Backup EventBridge documentation. */
+export interface CopyJobStateChangeEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'Copy Job State Change';
+  source: 'aws.backup';
+  account: string;
+  time: string;
+  region: string;
+  /** The source recovery point ARN. */
+  resources: string[];
+  detail: {
+    copyJobId: string;
+    state: EmulatedCopyJobState;
+    creationDate: string;
+    sourceBackupVaultArn: string;
+    destinationBackupVaultArn: string;
+    backupSizeInBytes?: number;
+    iamRoleArn?: string;
+    resourceArn?: string;
+    resourceType?: string;
+    statusMessage?: string;
+    completionDate?: string;
+    /** AWS sends `{}` until the copy has a destination recovery point. */
+    destinationRecoveryPointArn?: string | Record<string, never>;
+    createdBy?: {
+      backupPlanId?: string;
+      backupPlanArn?: string;
+      backupPlanVersion?: string;
+      backupPlanRuleId?: string;
+    };
+  };
+}
+
+export interface FaultSpec {
+  operation: BackupOperation;
+  /** Exception name, e.g. 'ServiceUnavailableException', 'ThrottlingException', 'LimitExceededException'. */
+  error: string;
+  /** How many upcoming calls of the operation fail. Default 1. */
+  count?: number;
+  /** HTTP status; default 500 for ServiceUnavailable/DependencyFailure/InternalFailure, else 400. */
+  status?: number;
+  message?: string;
+  /** Carry out the call, then answer with the error: AWS acted but the response was lost. */
+  afterApply?: boolean;
+}
+
+export interface CopyMatcher {
+  recoveryPointArn?: string | RegExp;
+  destinationBackupVaultArn?: string | RegExp;
+}
+
+export interface CopyOutcome {
+  state: 'FAILED' | 'ABORTED' | 'PARTIAL';
+  message?: string;
+  /** How many upcoming matching jobs get this outcome. Default 1. */
+  times?: number;
+}
+
+export interface CallStats {
+  /** Requests per operation, including refused and faulted ones. */
+  operations: Partial<Record<BackupOperation | 'Unknown', number>>;
+  /** Error answers per exception name. */
+  errors: Record<string, number>;
+  /** StartCopyJob calls answered with an existing job because of their IdempotencyToken. */
+  idempotentReplays: number;
+}
+
+export type CopyJobListener = (event: CopyJobStateChangeEvent) => void;
+
+interface JobRecord {
+  id: string;
+  seq: number;
+  state: EmulatedCopyJobState;
+  token: string | undefined;
+  request: StartCopyJobInput;
+  source: RecoveryPoint;
+  accountId: string;
+  createdAt: number;
+  runningAt: number;
+  finishAt: number;
+  outcome: { state: 'COMPLETED' | CopyOutcome['state']; message?: string };
+  completedAt?: number;
+  destinationRecoveryPointArn?: string;
+}
+
+interface FailRule {
+  matcher: CopyMatcher;
+  outcome: CopyOutcome;
+  remaining: number;
+}
+
+/** An error answer: status, exception name (x-amzn-errortype) and message. */
+class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const SERVER_ERRORS = new Set([
+  'ServiceUnavailableException',
+  'DependencyFailureException',
+  'InternalFailure',
+]);
+const VAULT_NAME = /^[a-zA-Z0-9\-_]{2,50}$/;
+const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/;
+const DAY_MS = 86_400_000;
+const REQUIRED_START_PARAMS = [
+  'RecoveryPointArn',
+  'SourceBackupVaultName',
+  'DestinationBackupVaultArn',
+  'IamRoleArn',
+];
+
+export class BackupEmulator {
+  /** Resolved options; fields may be changed while running (e.g. concurrencyLimit, dropCopyJobEvents). */
+  readonly options: ResolvedOptions;
+  calls: CallStats = { operations: {}, errors: {}, idempotentReplays: 0 };
+  /** Events delivered to listeners, in order. */
+  readonly events: CopyJobStateChangeEvent[] = [];
+  private readonly server: Server;
+  private timer: NodeJS.Timeout | undefined;
+  private port = 0;
+  private seq = 0;
+  private recoveryPoints = new Map<string, RecoveryPoint>();
+  private vaults = new Set<string>();
+  private jobs = new Map<string, JobRecord>();
+  private tokens = new Map<string, { jobId: string; fingerprint: string; at: number }>();
+  private faults: Array<Required<Pick<FaultSpec, 'count'>> & FaultSpec> = [];
+  private failRules: FailRule[] = [];
+  private listeners = new Set<CopyJobListener>();
+
+  private constructor(options: BackupEmulatorOptions) {
+    this.options = {
+      region: 'us-east-1',
+      accountId: '111111111111',
+      now: Date.now,
+      runningAfterMs: 0,
+      copyDurationMs: 0,
+      tickMs: 10,
+      concurrencyLimit: Number.POSITIVE_INFINITY,
+      idempotencyWindowMs: DAY_MS,
+      coldStorageResourceTypes: DEFAULT_COLD_STORAGE_RESOURCE_TYPES,
+      dropCopyJobEvents: false,
+      latencyMs: 0,
+      operationLatencyMs: {},
+      defaultPageSize: 100,
+      vaults: ['primary'],
+      ...options,
+    };
+    this.vaults = new Set(this.options.vaults);
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+  }
+
+  static async start(options: BackupEmulatorOptions = {}): Promise<BackupEmulator> {
+    const emulator = new BackupEmulator(options);
+    await new Promise<void>((resolve, reject) => {
+      emulator.server.once('error', reject);
+      emulator.server.listen(0, '127.0.0.1', resolve);
+    });
+    emulator.port = (emulator.server.address() as AddressInfo).port;
+    if (emulator.options.tickMs > 0) {
+      emulator.timer = setInterval(() => emulator.advance(), emulator.options.tickMs);
+      emulator.timer.unref();
+    }
+    return emulator;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Adds (or replaces, by vault + ARN) a recovery point; returns the live record. */
+  seedRecoveryPoint(partial: Partial<RecoveryPoint> = {}): RecoveryPoint {
+    const { region, accountId } = this.options;
+    const arn =
+      partial.RecoveryPointArn ?? `arn:aws:backup:${region}:${accountId}:recovery-point:${randomUUID()}`;
+    const account = ARN.exec(arn)?.[1] ?? accountId;
+    const vault = partial.BackupVaultName ?? 'primary';
+    const created = partial.CreationDate ?? new Date(this.options.now());
+    const rp: RecoveryPoint = {
+      BackupVaultArn: `arn:aws:backup:${region}:${account}:backup-vault:${vault}`,
+      ResourceArn: `arn:aws:ec2:${region}:${account}:volume/vol-${randomUUID().replaceAll('-', '').slice(0, 17)}`,
+      ResourceType: 'EBS',
+      Status: 'COMPLETED',
+      CompletionDate: created,
+      IamRoleArn: `arn:aws:iam::${account}:role/service-role/AWSBackupDefaultServiceRole`,
+      IsParent: false,
+      IsEncrypted: false,
+      BackupSizeInBytes: 1_073_741_824,
+      StorageClass: 'WARM',
+      VaultType: 'BACKUP_VAULT',
+      ...partial,
+      RecoveryPointArn: arn,
+      BackupVaultName: vault,
+      CreationDate: created,
+    };
+    rp.CalculatedLifecycle ??= calculatedLifecycle(created, rp.Lifecycle);
+    this.vaults.add(vault);
+    this.recoveryPoints.set(rpKey(vault, arn), rp);
+    return rp;
+  }
+
+  /** All copy jobs, oldest first. */
+  copyJobs(): EmulatedCopyJob[] {
+    this.advance();
+    return [...this.jobs.values()].map((rec) => ({
+      copyJobId: rec.id,
+      state: rec.state,
+      idempotencyToken: rec.token,
+      request: rec.request,
+      copyJob: this.view(rec),
+    }));
+  }
+
+  /** The next `count` calls of `operation` answer `error`. */
+  injectFault(fault: FaultSpec): void {
+    this.faults.push({ ...fault, count: fault.count ?? 1 });
+  }
+
+  /** The next `times` jobs matching `matcher` end in `outcome.state` instead of COMPLETED. */
+  failCopy(matcher: CopyMatcher, outcome: CopyOutcome): void {
+    this.failRules.push({ matcher, outcome, remaining: outcome.times ?? 1 });
+  }
+
+  /** Subscribes to Copy Job State Change events; returns the unsubscribe function. */
+  onCopyJobStateChange(listener: CopyJobListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Moves every job to the state the clock says it is in, emitting one event per transition. */
+  advance(): void {
+    const now = this.options.now();
+    for (const rec of this.jobs.values()) {
+      if (rec.state === 'CREATED' && now >= rec.runningAt) this.transition(rec, 'RUNNING', rec.runningAt);
+      if (rec.state === 'RUNNING' && now >= rec.finishAt) this.finish(rec, rec.finishAt);
+    }
+  }
+
+  /** Finishes every unfinished job now, whatever the clock says; returns how many it finished. */
+  settle(): number {
+    this.advance();
+    const now = this.options.now();
+    let finished = 0;
+    for (const rec of this.jobs.values()) {
+      if (rec.state === 'CREATED') this.transition(rec, 'RUNNING', now);
+      if (rec.state === 'RUNNING') {
+        this.finish(rec, now);
+        finished++;
+      }
+    }
+    return finished;
+  }
+
+  /** Forgets recovery points, jobs, tokens, faults, outcomes, counters and events; keeps listeners and options. */
+  reset(): void {
+    this.recoveryPoints.clear();
+    this.vaults = new Set(this.options.vaults);
+    this.jobs.clear();
+    this.tokens.clear();
+    this.faults = [];
+    this.failRules = [];
+    this.events.length = 0;
+    this.calls = { operations: {}, errors: {}, idempotentReplays: 0 };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections(); // the SDK keeps sockets alive; close() alone would wait for them
+    await closed;
+  }
+
+  // ---- HTTP ----
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const route = matchRoute(req.method ?? 'GET', url.pathname);
+    const operation = route?.operation ?? 'Unknown';
+    this.calls.operations[operation] = (this.calls.operations[operation] ?? 0) + 1;
+    try {
+      if (!route) {
+        throw new ApiError(
+          'UnknownOperationException',
+          `No operation for ${req.method} ${url.pathname}`,
+          404,
+        );
+      }
+      const delay = this.options.latencyMs + (this.options.operationLatencyMs[route.operation] ?? 0);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      this.advance();
+      const fault = this.takeFault(route.operation);
+      if (fault && !fault.afterApply) throw faultError(fault);
+      const result = this.dispatch(route, parseBody(chunks), url.searchParams);
+      if (fault) throw faultError(fault);
+      send(res, 200, toWire(result));
+    } catch (err) {
+      const error = err instanceof ApiError ? err : new ApiError('InternalFailure', String(err), 500);
+      this.calls.errors[error.code] = (this.calls.errors[error.code] ?? 0) + 1;
+      const type = error.status >= 500 ? 'server' : 'client';
+      // The SDK names the exception from this header (before the body's Code); AWS appends a namespace URI.
+      send(
+        res,
+        error.status,
+        { Code: error.code, Message: error.message, Type: type },
+        {
+          'x-amzn-errortype': `${error.code}:http://internal.amazon.com/coral/com.amazonaws.services.cryo/`,
+        },
+      );
+    }
+  }
+
+  private dispatch(route: Route, body: Record<string, unknown>, query: URLSearchParams): object {
+    switch (route.operation) {
+      case 'StartCopyJob':
+        return this.startCopyJob(body);
+      case 'DescribeCopyJob': {
+        const rec = this.jobs.get(route.id);
+        if (!rec) throw new ApiError('ResourceNotFoundException', `Copy job ${route.id} was not found`);
+        return { CopyJob: this.view(rec) };
+      }
+      case 'ListCopyJobs':
+        return this.listCopyJobs(query);
+      case 'DescribeRecoveryPoint':
+        return this.findRecoveryPoint(route.vault, route.arn);
+      case 'ListRecoveryPointsByBackupVault':
+        return this.listRecoveryPoints(route.vault, query);
+    }
+  }
+
+  private takeFault(operation: BackupOperation): FaultSpec | undefined {
+    const fault = this.faults.find((f) => f.operation === operation && f.count > 0);
+    if (fault) fault.count--;
+    return fault;
+  }
+
+  // ---- StartCopyJob ----
+
+  private startCopyJob(body: Record<string, unknown>): object {
+    for (const name of REQUIRED_START_PARAMS) {
+      if (body[name] === undefined || body[name] === null || body[name] === '') {
+        throw new ApiError('MissingParameterValueException', `Missing required parameter: ${name}`);
+      }
+      if (typeof body[name] !== 'string') {
+        throw new ApiError('InvalidParameterValueException', `${name} must be a string`);
+      }
+    }
+    const request = body as unknown as StartCopyJobInput & {
+      RecoveryPointArn: string;
+      SourceBackupVaultName: string;
+    };
+    if (!VAULT_NAME.test(request.SourceBackupVaultName)) {
+      throw new ApiError(
+        'InvalidParameterValueException',
+        `SourceBackupVaultName '${request.SourceBackupVaultName}' must match ^[a-zA-Z0-9\\-\\_]{2,50}$`,
+      );
+    }
+    for (const name of ['RecoveryPointArn', 'DestinationBackupVaultArn', 'IamRoleArn'] as const) {
+      if (!ARN.test(request[name] as string)) {
+        throw new ApiError('InvalidParameterValueException', `Invalid ARN for ${name}: ${request[name]}`);
+      }
+    }
+    const now = this.options.now();
+    const token = request.IdempotencyToken;
+    const { IdempotencyToken: _token, ...identity } = request;
+    const fingerprint = canonicalJson(identity);
+    const prior = token === undefined ? undefined : this.tokens.get(token);
+    if (prior && now - prior.at < this.options.idempotencyWindowMs) {
+      // Idempotency-token APIs refuse a reused token carrying a different request rather than guess which one wins.
+      if (prior.fingerprint !== fingerprint) {
+        throw new ApiError(
+          'InvalidRequestException',
+          `IdempotencyToken ${token} was already used with a different request`,
+        );
+      }
+      const rec = this.jobs.get(prior.jobId);
+      if (rec) {
+        this.calls.idempotentReplays++;
+        return { CopyJobId: rec.id, CreationDate: new Date(rec.createdAt), IsParent: rec.source.IsParent };
+      }
+    }
+    if (request.RecoveryPointArn.includes(':recovery-point:continuous:')) {
+      throw new ApiError('InvalidRequestException', 'Does not support continuous backups');
+    }
+    const source = this.findRecoveryPoint(request.SourceBackupVaultName, request.RecoveryPointArn);
+    if (source.Status !== 'COMPLETED') {
+      throw new ApiError(
+        'InvalidRequestException',
+        `Recovery point ${source.RecoveryPointArn} is ${source.Status}; only COMPLETED recovery points can be copied`,
+      );
+    }
+    this.validateLifecycle(request.Lifecycle, source.ResourceType);
+    const accountId = ARN.exec(source.RecoveryPointArn)?.[1] ?? this.options.accountId;
+    const active = [...this.jobs.values()].filter(
+      (j) => j.accountId === accountId && (j.state === 'CREATED' || j.state === 'RUNNING'),
+    ).length;
+    if (active >= this.options.concurrencyLimit) {
+      throw new ApiError(
+        'LimitExceededException',
+        `Account ${accountId} already has ${active} copy jobs in progress (limit ${this.options.concurrencyLimit})`,
+      );
+    }
+    const runningAt = now + this.options.runningAfterMs;
+    const rec: JobRecord = {
+      id: randomUUID().toUpperCase(),
+      seq: this.seq++,
+      state: 'CREATED',
+      token,
+      request: structuredClone(request),
+      source: { ...source },
+      accountId,
+      createdAt: now,
+      runningAt,
+      finishAt: Math.max(runningAt, now + this.options.copyDurationMs),
+      outcome: this.takeOutcome(request),
+    };
+    this.jobs.set(rec.id, rec);
+    if (token !== undefined) this.tokens.set(token, { jobId: rec.id, fingerprint, at: now });
+    this.emit(rec, now);
+    return { CopyJobId: rec.id, CreationDate: new Date(now), IsParent: source.IsParent };
+  }
+
+  private validateLifecycle(lifecycle: Lifecycle | undefined, resourceType: string): void {
+    if (!lifecycle) return;
+    const cold = lifecycle.MoveToColdStorageAfterDays;
+    const del = lifecycle.DeleteAfterDays;
+    for (const [name, days] of [
+      ['MoveToColdStorageAfterDays', cold],
+      ['DeleteAfterDays', del],
+    ] as const) {
+      if (days !== undefined && (!Number.isInteger(days) || days < -1 || days === 0 || days > 36_500)) {
+        throw new ApiError(
+          'InvalidParameterValueException',
+          `Lifecycle.${name} must be -1 or 1..36500, got ${days}`,
+        );
+      }
+    }
+    // AWS documents -1 ("keep indefinitely") only as a pair.
+    if ((cold === -1) !== (del === -1)) {
+      throw new ApiError(
+        'InvalidParameterValueException',
+        'Lifecycle: -1 must be set on both MoveToColdStorageAfterDays and DeleteAfterDays, or on neither',
+      );
+    }
+    // AWS ignores the cold setting for resource types without cold storage.
+    const appliesCold = this.options.coldStorageResourceTypes.includes(resourceType);
+    if (appliesCold && cold !== undefined && cold > 0 && del !== undefined && del < cold + 90) {
+      throw new ApiError(
+        'InvalidParameterValueException',
+        `Lifecycle.DeleteAfterDays (${del}) must be at least 90 days greater than MoveToColdStorageAfterDays (${cold})`,
+      );
+    }
+  }
+
+  private takeOutcome(request: StartCopyJobInput): JobRecord['outcome'] {
+    const rule = this.failRules.find(
+      (r) =>
+        r.remaining > 0 &&
+        matches(r.matcher.recoveryPointArn, request.RecoveryPointArn) &&
+        matches(r.matcher.destinationBackupVaultArn, request.DestinationBackupVaultArn),
+    );
+    if (!rule) return { state: 'COMPLETED' };
+    rule.remaining--;
+    return { state: rule.outcome.state, message: rule.outcome.message ?? `Copy job ${rule.outcome.state}` };
+  }
+
+  // ---- copy job lifecycle ----
+
+  private transition(rec: JobRecord, state: EmulatedCopyJobState, at: number): void {
+    rec.state = state;
+    this.emit(rec, at);
+  }
+
+  private finish(rec: JobRecord, at: number): void {
+    rec.completedAt = at;
+    if (rec.outcome.state === 'COMPLETED' || rec.outcome.state === 'PARTIAL') {
+      const [, , , region, account] = (rec.request.DestinationBackupVaultArn ?? '').split(':');
+      rec.destinationRecoveryPointArn = `arn:aws:backup:${region || this.options.region}:${account || rec.accountId}:recovery-point:${randomUUID()}`;
+    }
+    this.transition(rec, rec.outcome.state, at);
+  }
+
+  private view(rec: JobRecord): CopyJob {
+    const rp = rec.source;
+    const finished = rec.completedAt !== undefined;
+    return {
+      AccountId: rec.accountId,
+      CopyJobId: rec.id,
+      SourceBackupVaultArn: rp.BackupVaultArn,
+      SourceRecoveryPointArn: rp.RecoveryPointArn,
+      DestinationBackupVaultArn: rec.request.DestinationBackupVaultArn,
+      DestinationRecoveryPointArn: rec.destinationRecoveryPointArn,
+      // Without a Lifecycle, AWS gives the copy the source recovery point's lifecycle.
+      DestinationRecoveryPointLifecycle: rec.request.Lifecycle ?? rp.Lifecycle,
+      ResourceArn: rp.ResourceArn,
+      ResourceType: rp.ResourceType,
+      ResourceName: rp.ResourceName,
+      CreationDate: new Date(rec.createdAt),
+      CompletionDate: finished ? new Date(rec.completedAt as number) : undefined,
+      State: rec.state as CopyJobState,
+      StatusMessage: finished && rec.outcome.state !== 'COMPLETED' ? rec.outcome.message : undefined,
+      BackupSizeInBytes: rp.BackupSizeInBytes,
+      IamRoleArn: rec.request.IamRoleArn,
+      CreatedBy: rp.CreatedBy,
+      IsParent: rp.IsParent,
+      CompositeMemberIdentifier: rp.CompositeMemberIdentifier,
+    };
+  }
+
+  private emit(rec: JobRecord, at: number): void {
+    if (this.options.dropCopyJobEvents) return;
+    const job = this.view(rec);
+    const iso = (d: Date | undefined) => d?.toISOString();
+    // AWS's CREATED example carries only these fields; copyJobId is added so a consumer can correlate it.
+    const minimal = {
+      copyJobId: rec.id,
+      state: rec.state,
+      creationDate: new Date(rec.createdAt).toISOString(),
+      sourceBackupVaultArn: rec.source.BackupVaultArn,
+      destinationBackupVaultArn: rec.request.DestinationBackupVaultArn ?? '',
+    };
+    const detail: CopyJobStateChangeEvent['detail'] =
+      rec.state === 'CREATED'
+        ? minimal
+        : {
+            ...minimal,
+            backupSizeInBytes: job.BackupSizeInBytes,
+            iamRoleArn: job.IamRoleArn,
+            resourceArn: job.ResourceArn,
+            resourceType: job.ResourceType,
+            statusMessage: job.StatusMessage,
+            completionDate: iso(job.CompletionDate),
+            destinationRecoveryPointArn: job.DestinationRecoveryPointArn ?? {},
+            createdBy: eventCreator(job.CreatedBy),
+          };
+    const event: CopyJobStateChangeEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Copy Job State Change',
+      source: 'aws.backup',
+      account: rec.accountId,
+      time: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.options.region,
+      resources: [rec.source.RecoveryPointArn],
+      detail: dropUndefined(detail),
+    };
+    this.events.push(event);
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // A failing listener must not break the emulator's request handling.
+      }
+    }
+  }
+
+  // ---- reads ----
+
+  private findRecoveryPoint(vault: string, arn: string): RecoveryPoint {
+    if (!this.vaults.has(vault))
+      throw new ApiError('ResourceNotFoundException', `Backup vault ${vault} does not exist`);
+    const rp = this.recoveryPoints.get(rpKey(vault, arn));
+    if (!rp)
+      throw new ApiError(
+        'ResourceNotFoundException',
+        `Recovery point ${arn} not found in backup vault ${vault}`,
+      );
+    return rp;
+  }
+
+  private listCopyJobs(query: URLSearchParams): object {
+    const after = queryDate(query, 'createdAfter');
+    const before = queryDate(query, 'createdBefore');
+    const completeAfter = queryDate(query, 'completeAfter');
+    const completeBefore = queryDate(query, 'completeBefore');
+    const eq = (name: string, value: string | undefined) => !query.has(name) || query.get(name) === value;
+    const jobs = [...this.jobs.values()]
+      .filter(
+        (j) =>
+          eq('state', j.state) &&
+          eq('resourceArn', j.source.ResourceArn) &&
+          eq('resourceType', j.source.ResourceType) &&
+          eq('destinationVaultArn', j.request.DestinationBackupVaultArn) &&
+          eq('accountId', j.accountId) &&
+          eq('sourceRecoveryPointArn', j.source.RecoveryPointArn) &&
+          (after === undefined || j.createdAt > after) &&
+          (before === undefined || j.createdAt < before) &&
+          (completeAfter === undefined || (j.completedAt ?? -1) > completeAfter) &&
+          (completeBefore === undefined || (j.completedAt ?? Infinity) < completeBefore),
+      )
+      .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
+    const { items, next } = this.page(jobs, (j) => j.id, query);
+    return { CopyJobs: items.map((j) => this.view(j)), NextToken: next };
+  }
+
+  private listRecoveryPoints(vault: string, query: URLSearchParams): object {
+    if (!this.vaults.has(vault))
+      throw new ApiError('ResourceNotFoundException', `Backup vault ${vault} does not exist`);
+    const after = queryDate(query, 'createdAfter');
+    const before = queryDate(query, 'createdBefore');
+    const eq = (name: string, value: string | undefined) => !query.has(name) || query.get(name) === value;
+    const points = [...this.recoveryPoints.values()]
+      .filter(
+        (rp) =>
+          rp.BackupVaultName === vault &&
+          eq('resourceType', rp.ResourceType) &&
+          eq('resourceArn', rp.ResourceArn) &&
+          eq('parentRecoveryPointArn', rp.ParentRecoveryPointArn) &&
+          eq('backupPlanId', rp.CreatedBy?.BackupPlanId) &&
+          (after === undefined || rp.CreationDate.getTime() > after) &&
+          (before === undefined || rp.CreationDate.getTime() < before),
+      )
+      .sort((a, b) => b.CreationDate.getTime() - a.CreationDate.getTime());
+    const { items, next } = this.page(points, (rp) => rp.RecoveryPointArn, query);
+    // The list shape (RecoveryPointByBackupVault) has no StorageClass or ScanResults.
+    const recoveryPoints = items.map(({ StorageClass: _s, ScanResults: _r, ...rest }) => rest);
+    return { RecoveryPoints: recoveryPoints, NextToken: next };
+  }
+
+  /** Cursor paging: the token names the last item returned, so inserts between pages don't shift it. */
+  private page<T>(
+    all: T[],
+    keyOf: (item: T) => string,
+    query: URLSearchParams,
+  ): { items: T[]; next?: string } {
+    const max = query.has('maxResults') ? Number(query.get('maxResults')) : this.options.defaultPageSize;
+    if (!Number.isInteger(max) || max < 1 || max > 1000) {
+      throw new ApiError(
+        'InvalidParameterValueException',
+        `MaxResults must be between 1 and 1000, got ${max}`,
+      );
+    }
+    let start = 0;
+    const token = query.get('nextToken');
+    if (token !== null) {
+      const last = Buffer.from(token, 'base64url').toString();
+      const index = all.findIndex((item) => keyOf(item) === last);
+      if (index < 0) throw new ApiError('InvalidParameterValueException', `Invalid NextToken: ${token}`);
+      start = index + 1;
+    }
+    const items = all.slice(start, start + max);
+    const lastItem = items.at(-1);
+    const more = start + max < all.length && lastItem !== undefined;
+    return { items, next: more ? Buffer.from(keyOf(lastItem)).toString('base64url') : undefined };
+  }
+}
+
+// ---- helpers ----
+
+type Route =
+  | { operation: 'StartCopyJob' | 'ListCopyJobs' }
+  | { operation: 'DescribeCopyJob'; id: string }
+  | { operation: 'ListRecoveryPointsByBackupVault'; vault: string }
+  | { operation: 'DescribeRecoveryPoint'; vault: string; arn: string };
+
+/** Routes per the SDK's operation schemas; path labels are split before decoding (ARNs may contain %2F). */
+function matchRoute(method: string, pathname: string): Route | undefined {
+  let parts: string[];
+  try {
+    parts = pathname.replace(/\/$/, '').split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+  const [root, a, b, c, ...rest] = parts;
+  if (rest.length > 0) return undefined;
+  if (root === 'copy-jobs' && a === undefined) {
+    if (method === 'PUT') return { operation: 'StartCopyJob' };
+    if (method === 'GET') return { operation: 'ListCopyJobs' };
+  }
+  if (root === 'copy-jobs' && a !== undefined && b === undefined && method === 'GET') {
+    return { operation: 'DescribeCopyJob', id: a };
+  }
+  if (root === 'backup-vaults' && a !== undefined && b === 'recovery-points' && method === 'GET') {
+    return c === undefined
+      ? { operation: 'ListRecoveryPointsByBackupVault', vault: a }
+      : { operation: 'DescribeRecoveryPoint', vault: a, arn: c };
+  }
+  return undefined;
+}
+
+function parseBody(chunks: Buffer[]): Record<string, unknown> {
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body !== null && typeof body === 'object' && !Array.isArray(body))
+      return body as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new ApiError('SerializationException', 'Request body is not a JSON object');
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function faultError(fault: FaultSpec): ApiError {
+  const status = fault.status ?? (SERVER_ERRORS.has(fault.error) ? 500 : 400);
+  return new ApiError(fault.error, fault.message ?? `Injected ${fault.error}`, status);
+}
+
+/** restJson1 body encoding: timestamps as epoch seconds (ms in the fraction), undefined members omitted. */
+function toWire(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, toWire(v)]),
+    );
+  }
+  return value;
+}
+
+function queryDate(query: URLSearchParams, name: string): number | undefined {
+  const text = query.get(name);
+  if (text === null) return undefined;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms))
+    throw new ApiError('InvalidParameterValueException', `${name} is not a timestamp: ${text}`);
+  return ms;
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function calculatedLifecycle(
+  created: Date,
+  lifecycle: Lifecycle | undefined,
+): RecoveryPoint['CalculatedLifecycle'] {
+  const at = (days: number | undefined) =>
+    days && days > 0 ? new Date(created.getTime() + days * DAY_MS) : undefined;
+  const cold = at(lifecycle?.MoveToColdStorageAfterDays);
+  const del = at(lifecycle?.DeleteAfterDays);
+  return cold || del ? { MoveToColdStorageAt: cold, DeleteAt: del } : undefined;
+}
+
+function eventCreator(
+  creator: RecoveryPointCreator | undefined,
+): CopyJobStateChangeEvent['detail']['createdBy'] {
+  if (!creator) return undefined;
+  return dropUndefined({
+    backupPlanId: creator.BackupPlanId,
+    backupPlanArn: creator.BackupPlanArn,
+    backupPlanVersion: creator.BackupPlanVersion,
+    backupPlanRuleId: creator.BackupRuleId,
+  });
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function matches(pattern: string | RegExp | undefined, value: string | undefined): boolean {
+  if (pattern === undefined) return true;
+  return typeof pattern === 'string' ? pattern === value : pattern.test(value ?? '');
+}
+
+function rpKey(vault: string, arn: string): string {
+  return `${vault}\n${arn}`;
+}
