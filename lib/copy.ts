@@ -157,12 +157,13 @@ export async function settleCopy(
   key: CopyKey,
   outcome: JobOutcome,
 ): Promise<LedgerRecord | undefined> {
-  const record = await deps.ledger.get(key);
-  if (!record) return undefined;
-  if (record.copyJobId !== outcome.copyJobId) {
-    if (record.status === 'PENDING') await deps.ledger.noteJobOutcome(key, outcome);
-    return undefined;
+  let record = await deps.ledger.get(key);
+  if (record?.status === 'PENDING' && record.copyJobId === undefined) {
+    // The event beat the copy task's markRunning: leave the outcome for it, unless it got there meanwhile.
+    if (await deps.ledger.noteJobOutcome(key, outcome)) return record;
+    record = await deps.ledger.get(key);
   }
+  if (!record || record.copyJobId !== outcome.copyJobId) return undefined;
   const succeeded = SUCCEEDED_STATES.includes(outcome.state);
   if (!succeeded && !FAILED_STATES.includes(outcome.state)) return record;
   const lastError = succeeded

@@ -99,10 +99,16 @@ export class CopyLedger {
 
   /**
    * Keeps a copy job's end seen before the job id was on the item (the event beat markRunning), so the
-   * copy task can settle it as soon as it writes the id.
+   * copy task settles it when it writes the id. False when the id is there by now: settle it instead.
    */
-  async noteJobOutcome(key: CopyKey, outcome: JobOutcome): Promise<void> {
-    await this.update(key, { lastJobOutcome: outcome }, 'attribute_exists(#createdAt)');
+  async noteJobOutcome(key: CopyKey, outcome: JobOutcome): Promise<boolean> {
+    const condition = '#status = :pending AND attribute_not_exists(#copyJobId)';
+    const names = { '#status': 'status', '#copyJobId': 'copyJobId' };
+    return (
+      (await this.update(key, { lastJobOutcome: outcome }, condition, undefined, names, {
+        ':pending': 'PENDING',
+      })) !== undefined
+    );
   }
 
   /** Notes an error on an unfinished attempt without changing its status (it stays resumable). */
@@ -166,8 +172,13 @@ export class CopyLedger {
     fields: Fields,
     condition: string,
     waiter?: string,
+    conditionNames: Record<string, string> = {},
+    conditionValues: Record<string, unknown> = {},
   ): Promise<LedgerRecord | undefined> {
-    const { expression, names, values } = this.setClause(fields);
+    const clause = this.setClause(fields);
+    const names = { ...clause.names, ...conditionNames };
+    const values = { ...clause.values, ...conditionValues };
+    const { expression } = clause;
     const appendWaiter = waiter !== undefined;
     try {
       const { Attributes } = await this.client.send(

@@ -86,6 +86,7 @@ export function checkArn(field: string, value: unknown, kind: ArnKind, scope: Ar
   if (resourceRule) add(resourceRule);
   if (arn.partition !== scope.partition) add(`must be in partition ${scope.partition}`);
   if (expected.needsRegion && arn.region === '') add('must name a region');
+  if (expected.service === 'iam' && arn.region !== '') add('must not name a region (IAM is global)');
   if (arn.region !== '' && scope.regions.length > 0 && !scope.regions.includes(arn.region)) {
     add(`must be in an allowed region (${scope.regions.join(', ')})`);
   }

@@ -1,15 +1,13 @@
 import type { Lifecycle } from './lifecycle.js';
 
 /** Copy status, per (recovery point, destination). */
-export type CopyStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'REJECTED';
+export type CopyStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED';
 /** Plan status, per recovery point (the item whose destination is PLAN_KEY). */
 export type PlanStatus = 'PLANNED' | 'REJECTED';
 export type LedgerStatus = CopyStatus | PlanStatus;
 
 /** Destination key of the per-recovery-point item that says what was planned or why it was refused. */
 export const PLAN_KEY = '*';
-
-export const FINAL_COPY_STATUSES: readonly CopyStatus[] = ['COMPLETED', 'FAILED', 'REJECTED'];
 
 /** Order within one attempt; a write never lowers (attempt, rank), so late writers cannot move a record back. */
 export const STATUS_RANK: Record<LedgerStatus, number> = {
@@ -79,6 +77,7 @@ export function decideCopy(record: LedgerRecord | undefined, currentRunId: strin
     case 'PENDING':
       return { action: 'start', attempt: record.attempt, resume: true };
     default:
+      // FAILED: the cause may be fixed since; a new run (re-drive or re-run) tries again, this run gives up.
       return record.runId === currentRunId
         ? { action: 'fail' }
         : { action: 'start', attempt: record.attempt + 1, resume: false };

@@ -25,7 +25,8 @@ export interface ValidatedLifecycle {
 }
 
 function checkDays(field: string, value: number | undefined): RuleViolation[] {
-  if (value === undefined || value === KEEP_INDEFINITELY || value >= 1) return [];
+  if (value === undefined || value === KEEP_INDEFINITELY || (Number.isInteger(value) && value >= 1))
+    return [];
   return [{ field, value, rule: 'must be a positive whole number of days, or -1 to keep indefinitely' }];
 }
 
@@ -45,13 +46,16 @@ export function validateLifecycle(input: Lifecycle, resourceType: string, field:
     lifecycle.MoveToColdStorageAfterDays === KEEP_INDEFINITELY;
 
   // AWS ignores the cold setting for resource types without cold storage; drop it so the ledger shows what applies.
-  if (
-    lifecycle.MoveToColdStorageAfterDays !== undefined &&
-    !keepsIndefinitely &&
-    !supportsColdStorage(resourceType)
-  ) {
+  // On EBS, cold storage is the archive tier, which applies only with the opt-in.
+  const coldApplies =
+    supportsColdStorage(resourceType) ||
+    (lifecycle.OptInToArchiveForSupportedResources === true && supportsArchiveTier(resourceType));
+  if (lifecycle.MoveToColdStorageAfterDays !== undefined && !keepsIndefinitely && !coldApplies) {
+    const unless = supportsArchiveTier(resourceType)
+      ? ' unless OptInToArchiveForSupportedResources is true'
+      : '';
     warnings.push(
-      `${cold} dropped: ${resourceType} does not support cold storage, AWS Backup would ignore it`,
+      `${cold} dropped: ${resourceType} does not support cold storage${unless}, AWS Backup would ignore it`,
     );
     delete lifecycle.MoveToColdStorageAfterDays;
   }
@@ -70,11 +74,11 @@ export function validateLifecycle(input: Lifecycle, resourceType: string, field:
   const deleteIsKeep = lifecycle.DeleteAfterDays === KEEP_INDEFINITELY;
   if (coldIsKeep !== deleteIsKeep && !keepsIndefinitely) {
     // AWS documents -1 only as a pair; a lone -1 is ambiguous, so ask for the unambiguous form instead.
-    const [lone, other] = coldIsKeep ? [cold, del] : [del, cold];
+    const lone = coldIsKeep ? cold : del;
     violations.push({
       field: lone,
       value: KEEP_INDEFINITELY,
-      rule: `-1 (keep indefinitely) must be set on both DeleteAfterDays and MoveToColdStorageAfterDays; to leave ${other.split('.').pop()} unset, omit it`,
+      rule: `-1 (keep indefinitely) must be set on both DeleteAfterDays and MoveToColdStorageAfterDays; to leave ${lone.split('.').pop()} unset, omit it`,
     });
   }
 

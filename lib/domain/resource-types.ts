@@ -3,6 +3,7 @@
  * AWS Backup Developer Guide. Names are the API's ResourceType values.
  */
 const COLD_STORAGE = new Set(['EFS', 'DynamoDB', 'Timestream', 'SAP HANA on Amazon EC2', 'VirtualMachine']);
+/** Cold storage here is the resource's own archive tier, used only with OptInToArchiveForSupportedResources. */
 const ARCHIVE_TIER = new Set(['EBS']);
 
 export function supportsColdStorage(resourceType: string): boolean {

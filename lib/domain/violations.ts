@@ -18,11 +18,35 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A failed union (e.g. `'inherit' | {lifecycle}`) reports only "Invalid input" at its own path: use the
+ * issues of the branch that got furthest, so the message names the real field.
+ */
+function leafIssues(issue: Issue): Issue[] {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+  const depth = (branch: Issue[]) => Math.max(...branch.map((i) => i.path.length));
+  const best = issue.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+  if (depth(best) === 0) return [issue];
+  return best.flatMap((inner) => leafIssues({ ...inner, path: [...issue.path, ...inner.path] } as Issue));
+}
+
 /** Turns a schema failure into violations that name the field, the value and the rule. */
 export function violationsFromZod(error: z.ZodError, input: unknown, prefix = ''): RuleViolation[] {
-  return error.issues.map((issue) => ({
-    field: fieldPath(prefix, issue.path) || '(root)',
-    value: valueAt(input, issue.path),
-    rule: issue.message,
-  }));
+  return error.issues.flatMap(leafIssues).flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const path = [...issue.path, key];
+        return { field: fieldPath(prefix, path), value: valueAt(input, path), rule: 'is not a known field' };
+      });
+    }
+    return [
+      {
+        field: fieldPath(prefix, issue.path) || '(root)',
+        value: valueAt(input, issue.path),
+        rule: issue.message,
+      },
+    ];
+  });
 }

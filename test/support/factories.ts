@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type CopyPolicy, parseCopyPolicy } from '../../lib/domain/policy.js';
+
+export const SOURCE_ACCOUNT = '111111111111';
+export const DR_ACCOUNT = '222222222222';
+export const COPY_ROLE = `arn:aws:iam::${SOURCE_ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole`;
+export const DR_WEST = `arn:aws:backup:us-west-2:${SOURCE_ACCOUNT}:backup-vault:dr-west`;
+export const DR_ISOLATED = `arn:aws:backup:us-west-2:${DR_ACCOUNT}:backup-vault:dr-isolated`;
+
+type Destination = CopyPolicy['rules'][number]['destinations'][number];
+
+/** A policy copying vault `primary` to the given destinations (default: DR_WEST, keep 35 days). */
+export function policyFor(destinations: Partial<Destination>[] = [{}]): CopyPolicy {
+  return parseCopyPolicy({
+    version: 1,
+    allowed: { partition: 'aws', accounts: [SOURCE_ACCOUNT, DR_ACCOUNT], regions: ['us-east-1', 'us-west-2'] },
+    rules: [
+      {
+        name: 'primary-to-dr',
+        match: { sourceVaults: ['primary'] },
+        destinations: destinations.map((d) => ({
+          vaultArn: DR_WEST,
+          iamRoleArn: COPY_ROLE,
+          lifecycle: { DeleteAfterDays: 35 },
+          ...d,
+        })),
+      },
+    ],
+  });
+}
+
+export const recoveryPointArn = (id: string = randomUUID()) =>
+  `arn:aws:backup:us-east-1:${SOURCE_ACCOUNT}:recovery-point:${id}`;
+
+function sampleEvent(file: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL(`../../events/${file}`, import.meta.url), 'utf8'));
+}
+
+/** The sample "Backup Job State Change" event for a fresh recovery point (or the one given). */
+export function backupJobCompleted(arn: string = recoveryPointArn(), detail: Record<string, unknown> = {}) {
+  const event = sampleEvent('backup-job-completed.json');
+  return {
+    ...event,
+    id: randomUUID(),
+    resources: [arn],
+    detail: { ...(event.detail as Record<string, unknown>), ...detail },
+  };
+}
+
+export function recoveryPointCompleted(arn: string = recoveryPointArn(), detail: Record<string, unknown> = {}) {
+  const event = sampleEvent('recovery-point-completed.json');
+  return {
+    ...event,
+    id: randomUUID(),
+    resources: [arn],
+    detail: { ...(event.detail as Record<string, unknown>), ...detail },
+  };
+}
+
+export const manualInput = (arn: string = recoveryPointArn(), extra: Record<string, unknown> = {}) => ({
+  recoveryPointArn: arn,
+  sourceBackupVaultName: 'primary',
+  ...extra,
+});

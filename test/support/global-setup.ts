@@ -1,0 +1,15 @@
+import type { TestProject } from 'vitest/node';
+import { startDynamoDbLocal } from './dynamodb-local.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamoDbEndpoint: string;
+  }
+}
+
+/** One DynamoDB Local for the whole run (JVM start-up is ~2 s); every test makes its own table. */
+export default async function setup(project: TestProject) {
+  const dynamo = await startDynamoDbLocal();
+  project.provide('dynamoDbEndpoint', dynamo.endpoint);
+  return () => dynamo.stop();
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config.js';
+import { ConfigurationError, InvalidPolicyError } from '../../lib/errors.js';
+import { describeStepError } from '../../lib/workflow.js';
+import { samplePolicyDocument, thrown } from './factories.js';
+
+const goodEnv = (overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {
+    LEDGER_TABLE: 'backup-copy-ledger',
+    COPY_POLICY: JSON.stringify(samplePolicyDocument()),
+    AWS_REGION: 'us-east-1',
+  };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+};
+
+const configError = (env: NodeJS.ProcessEnv) => {
+  const error = thrown(() => loadConfig(env));
+  expect(error).toBeInstanceOf(ConfigurationError);
+  expect(error).not.toBeInstanceOf(InvalidPolicyError);
+  expect(error.name).toBe('ConfigurationError');
+  return error;
+};
+
+describe('loadConfig', () => {
+  it('reads the ledger table and the sample policy from the environment', () => {
+    const config = loadConfig(goodEnv());
+    expect(config.ledgerTable).toBe('backup-copy-ledger');
+    expect(config.policy.rules.map((rule) => rule.name)).toEqual([
+      'production-to-dr',
+      'file-systems-to-cold',
+    ]);
+    expect(config.policy.allowed.accounts).toEqual(['111111111111', '222222222222']);
+  });
+
+  it.each<[string, Record<string, string | undefined>, string[]]>([
+    ['a missing LEDGER_TABLE', { LEDGER_TABLE: undefined }, ['LEDGER_TABLE']],
+    [
+      'a too-short LEDGER_TABLE',
+      { LEDGER_TABLE: 'ab' },
+      ['LEDGER_TABLE', 'must name the ledger DynamoDB table'],
+    ],
+    ['a missing COPY_POLICY', { COPY_POLICY: undefined }, ['COPY_POLICY']],
+    ['an empty COPY_POLICY', { COPY_POLICY: '' }, ['COPY_POLICY', 'must hold the copy policy as JSON']],
+    [
+      'a COPY_POLICY that is YAML, not JSON',
+      { COPY_POLICY: 'version: 1\nrules: []' },
+      ['COPY_POLICY', 'not JSON'],
+    ],
+    ['a truncated COPY_POLICY', { COPY_POLICY: '{"version": 1, "rules": [' }, ['COPY_POLICY', 'not JSON']],
+    [
+      'a COPY_POLICY that breaks a rule',
+      { COPY_POLICY: JSON.stringify({ ...samplePolicyDocument(), version: 2 }) },
+      ['COPY_POLICY', 'version'],
+    ],
+    [
+      'a COPY_POLICY with a destination outside the allowed accounts',
+      {
+        COPY_POLICY: JSON.stringify({
+          version: 1,
+          allowed: { accounts: ['111111111111'] },
+          rules: [
+            {
+              name: 'r',
+              match: { sourceVaults: ['primary'] },
+              destinations: [
+                {
+                  vaultArn: 'arn:aws:backup:us-west-2:999999999999:backup-vault:dr',
+                  iamRoleArn: 'arn:aws:iam::111111111111:role/r',
+                },
+              ],
+            },
+          ],
+        }),
+      },
+      ['COPY_POLICY', 'rules[0].destinations[0].vaultArn', 'must be in an allowed account'],
+    ],
+    ['a COPY_POLICY that is JSON null', { COPY_POLICY: 'null' }, ['COPY_POLICY']],
+  ])('refuses %s with a ConfigurationError naming the variable', (_case, overrides, fragments) => {
+    const error = configError(goodEnv(overrides));
+    for (const fragment of fragments) expect(error.message).toContain(fragment);
+  });
+
+  it('names both variables when both are missing', () => {
+    const error = configError({});
+    expect(error.message).toContain('LEDGER_TABLE');
+    expect(error.message).toContain('COPY_POLICY');
+  });
+});
+
+describe('describeStepError', () => {
+  it.each<[string, { Error: string; Cause?: string }, { name: string; message: string }]>([
+    [
+      "a Lambda error's JSON Cause",
+      {
+        Error: 'InvalidInputError',
+        Cause: JSON.stringify({
+          errorType: 'InvalidInputError',
+          errorMessage: 'input refused: sourceBackupVaultName ("x") must match',
+          trace: ['InvalidInputError: input refused', '    at normalizeInput'],
+        }),
+      },
+      { name: 'InvalidInputError', message: 'input refused: sourceBackupVaultName ("x") must match' },
+    ],
+    [
+      'a plain-text Cause of a States.* error',
+      { Error: 'States.Timeout', Cause: 'The task timed out after 3600 seconds' },
+      { name: 'States.Timeout', message: 'The task timed out after 3600 seconds' },
+    ],
+    ['no Cause', { Error: 'States.TaskFailed' }, { name: 'States.TaskFailed', message: 'States.TaskFailed' }],
+    [
+      'a JSON Cause without errorMessage',
+      { Error: 'States.Runtime', Cause: '{"detail":"x"}' },
+      { name: 'States.Runtime', message: '{"detail":"x"}' },
+    ],
+    [
+      'a JSON Cause whose errorMessage is not text',
+      { Error: 'E', Cause: '{"errorMessage":42}' },
+      { name: 'E', message: '{"errorMessage":42}' },
+    ],
+    ['a Cause of JSON null', { Error: 'E', Cause: 'null' }, { name: 'E', message: 'null' }],
+    ['an empty Cause', { Error: 'E', Cause: '' }, { name: 'E', message: '' }],
+  ])('describes %s', (_case, stepError, expected) => {
+    expect(describeStepError(stepError)).toEqual(expected);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { checkCopyable } from '../../lib/domain/recovery-point.js';
+import { RecoveryPointNotCopyableError, RejectionError } from '../../lib/errors.js';
+import {
+  CONTINUOUS_ARN,
+  EBS_SNAPSHOT_ARN,
+  fieldsOf,
+  RDS_SNAPSHOT_ARN,
+  recoveryPoint,
+  thrown,
+} from './factories.js';
+
+const refusal = (overrides: Parameters<typeof recoveryPoint>[0]) => {
+  const error = thrown(() => checkCopyable(recoveryPoint(overrides)));
+  expect(error).toBeInstanceOf(RecoveryPointNotCopyableError);
+  expect(error).toBeInstanceOf(RejectionError);
+  expect(error.name).toBe('RecoveryPointNotCopyableError');
+  return error as RecoveryPointNotCopyableError;
+};
+
+describe('checkCopyable', () => {
+  it.each([
+    ['a COMPLETED recovery point', {}],
+    ['an AVAILABLE recovery point', { status: 'AVAILABLE' }],
+    ['a recovery point without a storage class', { storageClass: undefined }],
+    ['a composite parent', { isParent: true }],
+    ['an EBS snapshot', { recoveryPointArn: EBS_SNAPSHOT_ARN, resourceType: 'EBS' }],
+    ['an RDS snapshot', { recoveryPointArn: RDS_SNAPSHOT_ARN, resourceType: 'RDS' }],
+  ])('accepts %s', (_case, overrides) => {
+    expect(() => checkCopyable(recoveryPoint(overrides))).not.toThrow();
+  });
+
+  it.each(['CREATING', 'PARTIAL', 'EXPIRED', 'DELETING', 'STOPPED', 'completed', ''])(
+    'refuses status %j',
+    (status) => {
+      const error = refusal({ status });
+      expect(error.violations).toEqual([
+        {
+          field: 'recoveryPoint.Status',
+          value: status,
+          rule: 'must be COMPLETED (or AVAILABLE) to be copied',
+        },
+      ]);
+    },
+  );
+
+  it.each(['COLD', 'DELETED'])('refuses storage class %s', (storageClass) => {
+    const error = refusal({ storageClass });
+    expect(fieldsOf(error)).toEqual(['recoveryPoint.StorageClass']);
+    expect(error.violations[0]?.rule).toContain('must be WARM');
+  });
+
+  it('refuses a continuous backup with the words of the StartCopyJob reference', () => {
+    const error = refusal({ recoveryPointArn: CONTINUOUS_ARN, resourceType: 'RDS' });
+    expect(fieldsOf(error)).toEqual(['recoveryPointArn']);
+    expect(error.violations[0]?.rule).toContain('Does not support continuous backups');
+  });
+
+  it('refuses a member of a composite recovery point', () => {
+    const parent = 'arn:aws:backup:us-east-1:111111111111:recovery-point:composite-parent';
+    const error = refusal({ parentRecoveryPointArn: parent });
+    expect(error.violations).toHaveLength(1);
+    expect(error.violations[0]?.field).toBe('recoveryPoint.ParentRecoveryPointArn');
+    expect(error.violations[0]?.value).toBe(parent);
+    expect(error.violations[0]?.rule).toContain('copied with its parent');
+  });
+
+  it('reports every reason at once', () => {
+    const error = refusal({
+      status: 'EXPIRED',
+      storageClass: 'COLD',
+      recoveryPointArn: CONTINUOUS_ARN,
+      parentRecoveryPointArn: 'arn:aws:backup:us-east-1:111111111111:recovery-point:p',
+    });
+    expect(fieldsOf(error)).toEqual([
+      'recoveryPoint.Status',
+      'recoveryPoint.StorageClass',
+      'recoveryPointArn',
+      'recoveryPoint.ParentRecoveryPointArn',
+    ]);
+    expect(error.message).toMatch(/^recovery point cannot be copied: /);
+  });
+});
