@@ -51,7 +51,8 @@ const { formatReport } = await import('./simulation-report.js');
 function number(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a non-negative number, got ${text}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`--${name} must be a non-negative number, got ${text}`);
   return value;
 }
 
@@ -76,13 +77,18 @@ try {
     stack.emulator.injectFault({ operation: operation as never, error, count: number('faults', count) ?? 1 });
   }
   for (const vaultArn of values['fail-copy']) {
-    stack.emulator.failCopy({ destinationBackupVaultArn: vaultArn }, { state: 'FAILED', message: 'injected by --fail-copy' });
+    stack.emulator.failCopy(
+      { destinationBackupVaultArn: vaultArn },
+      { state: 'FAILED', message: 'injected by --fail-copy' },
+    );
   }
   for (const input of inputs) stack.seedFor(input);
   await Promise.all(inputs.map((input) => stack.deliver(input)));
   await stack.settle();
   const report = await stack.report();
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report, stack.stepFunctions.executions()));
+  console.log(
+    values.json ? JSON.stringify(report, null, 2) : formatReport(report, stack.stepFunctions.executions()),
+  );
   process.exitCode = report.status === 'SUCCEEDED' ? 0 : 1;
 } finally {
   await stack.close();

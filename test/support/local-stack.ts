@@ -4,12 +4,17 @@ import { BackupClient } from '@aws-sdk/client-backup';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { parse } from 'yaml';
-import { CopyLedger } from '../../lib/aws/ledger.js';
+import type { CopyLedger } from '../../lib/aws/ledger.js';
 import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { createRuntime, type Runtime } from '../../lib/runtime.js';
 import { BackupEmulator, type BackupEmulatorOptions, type RecoveryPoint } from './backup-emulator.js';
-import { createLedgerTable, DUMMY_CREDENTIALS, documentClient, startDynamoDbLocal } from './dynamodb-local.js';
+import {
+  createLedgerTable,
+  DUMMY_CREDENTIALS,
+  documentClient,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
 import { matchesPattern } from './event-pattern.js';
 import { type LocalExecution, LocalStepFunctions } from './local-step-functions.js';
 import { loadDefinition } from './state-machine-definition.js';
@@ -34,7 +39,9 @@ async function loadHandlers(runtime: () => Runtime): Promise<Record<string, Hand
   const entries = await Promise.all(
     Object.entries(serverless.functions).map(async ([name, fn]) => {
       const file = fn.handler.replace(/\.handler$/, '.ts');
-      const module = (await import(new URL(file, root).href)) as { createHandler: (deps: () => Runtime) => Handler };
+      const module = (await import(new URL(file, root).href)) as {
+        createHandler: (deps: () => Runtime) => Handler;
+      };
       return [name, module.createHandler(runtime)] as const;
     }),
   );
@@ -52,7 +59,10 @@ export interface LocalStackOptions {
 
 export interface SimulationReport {
   status: 'SUCCEEDED' | 'FAILED';
-  executions: Pick<LocalExecution, 'arn' | 'name' | 'status' | 'error' | 'cause' | 'transitions' | 'redriveCount'>[];
+  executions: Pick<
+    LocalExecution,
+    'arn' | 'name' | 'status' | 'error' | 'cause' | 'transitions' | 'redriveCount'
+  >[];
   copyJobs: {
     copyJobId: string;
     recoveryPointArn: string;
@@ -111,7 +121,11 @@ export class LocalStack {
     const documents = documentClient(dynamo.endpoint);
     runtime = createRuntime(
       { ledgerTable: tableName, policy: options.policy },
-      { backup: new BackupClient({ ...clientConfig, endpoint: emulator.endpoint, maxAttempts: 1 }), documents, sfn },
+      {
+        backup: new BackupClient({ ...clientConfig, endpoint: emulator.endpoint, maxAttempts: 1 }),
+        documents,
+        sfn,
+      },
     );
     const stack = new LocalStack(emulator, stepFunctions, runtime.ledger, sfn, handlers, dynamo.stop);
     emulator.onCopyJobStateChange((event) => stack.routeCopyJobEvent(event));
@@ -177,15 +191,17 @@ export class LocalStack {
   }
 
   async report(): Promise<SimulationReport> {
-    const executions = this.stepFunctions.executions().map(({ arn, name, status, error, cause, transitions, redriveCount }) => ({
-      arn,
-      name,
-      status,
-      error,
-      cause,
-      transitions,
-      redriveCount,
-    }));
+    const executions = this.stepFunctions
+      .executions()
+      .map(({ arn, name, status, error, cause, transitions, redriveCount }) => ({
+        arn,
+        name,
+        status,
+        error,
+        cause,
+        transitions,
+        redriveCount,
+      }));
     const copyJobs = this.emulator.copyJobs().map((job) => ({
       copyJobId: job.copyJobId,
       recoveryPointArn: job.request.RecoveryPointArn ?? '',
@@ -195,9 +211,12 @@ export class LocalStack {
       state: job.state,
     }));
     const ledger = (await this.ledger.scan()).sort((a, b) =>
-      `${a.recoveryPointArn}${a.destinationVaultArn}`.localeCompare(`${b.recoveryPointArn}${b.destinationVaultArn}`),
+      `${a.recoveryPointArn}${a.destinationVaultArn}`.localeCompare(
+        `${b.recoveryPointArn}${b.destinationVaultArn}`,
+      ),
     );
-    const status = executions.length > 0 && executions.every((e) => e.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED';
+    const status =
+      executions.length > 0 && executions.every((e) => e.status === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED';
     return { status, executions, copyJobs, ledger };
   }
 

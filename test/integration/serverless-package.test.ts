@@ -1,0 +1,448 @@
+/**
+ * Packages the service with the real toolchain (`serverless package`: osls + serverless-esbuild +
+ * serverless-step-functions; no AWS call) and checks the CloudFormation it would deploy.
+ *
+ * Each run happens in its own temporary service directory: the repository's top-level entries symlinked, and
+ * serverless.yml copied (osls refuses a symlinked one). serverless-esbuild builds into `<service>/.esbuild`, so
+ * runs never share (or race on, or pick up stale files from) the repository's own `.esbuild`.
+ */
+import { execFile } from 'node:child_process';
+import { copyFile, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { matchesPattern } from '../support/event-pattern.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const NOT_LINKED = new Set(['.git', '.esbuild', '.serverless', 'coverage', '.sim', 'serverless.yml']);
+const ENV = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  SLS_DEPRECATION_DISABLE: '*',
+};
+const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+const PSEUDO_PARAMETERS =
+  /^AWS::(AccountId|NotificationARNs|NoValue|Partition|Region|StackId|StackName|URLSuffix)$/;
+
+// asl-validator ships no type declarations.
+const aslValidator = createRequire(import.meta.url)('asl-validator') as (
+  definition: unknown,
+  options?: { checkPaths: boolean; checkArn: boolean },
+) => { isValid: boolean; errorsText: (separator?: string) => string };
+
+// biome-ignore lint/suspicious/noExplicitAny: the CloudFormation template is untyped JSON.
+type Json = Record<string, any>;
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const temporary: string[] = [];
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+
+async function serviceCopy(): Promise<string> {
+  const dir = await tempDir('sls-service-');
+  for (const entry of await readdir(ROOT)) {
+    if (!NOT_LINKED.has(entry)) await symlink(join(ROOT, entry), join(dir, entry));
+  }
+  await copyFile(join(ROOT, 'serverless.yml'), join(dir, 'serverless.yml'));
+  return dir;
+}
+
+/** Runs `npx serverless <args>` in a fresh service copy; never rejects. Its TMPDIR is removed afterwards too
+ *  (serverless-esbuild leaves a staging directory per function there). */
+async function serverless(args: string[]): Promise<Run> {
+  const cwd = await serviceCopy();
+  const env = { ...ENV, TMPDIR: await tempDir('sls-tmp-') };
+  return new Promise((done) => {
+    execFile(
+      'npx',
+      ['serverless', ...args],
+      { cwd, env, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        done({ code, stdout, stderr: error?.killed ? `${stderr}\n(killed: ${error.signal})` : stderr });
+      },
+    );
+  });
+}
+
+const readJson = async (path: string): Promise<Json> => JSON.parse(await readFile(path, 'utf8'));
+const sample = (name: string) => readJson(join(ROOT, 'events', name));
+const withDetail = (event: Json, detail: Json): Json => ({
+  ...event,
+  detail: { ...event.detail, ...detail },
+});
+
+let packageDir: string;
+let template: Json;
+let resources: Record<string, Json>;
+let badPolicyRun: Promise<Run>;
+let badPolicyDir: string;
+
+function ofType(type: string): [string, Json][] {
+  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
+}
+function onlyOfType(type: string): [string, Json] {
+  const found = ofType(type);
+  expect(
+    found.map(([id]) => id),
+    `exactly one ${type}`,
+  ).toHaveLength(1);
+  return found[0] as [string, Json];
+}
+/** The AWS::Events::Rule with a target whose Arn deep-equals `arn`. */
+function ruleTargeting(arn: unknown): [string, Json, Json] {
+  for (const [id, rule] of ofType('AWS::Events::Rule')) {
+    const target = (rule.Properties.Targets as Json[]).find(
+      (t) => JSON.stringify(t.Arn) === JSON.stringify(arn),
+    );
+    if (target) return [id, rule, target];
+  }
+  throw new Error(`no AWS::Events::Rule targets ${JSON.stringify(arn)}`);
+}
+
+beforeAll(async () => {
+  // The bad-policy run starts now, in its own service copy, and is awaited by its test.
+  badPolicyDir = await tempDir('sls-bad-policy-');
+  const policy = parseYaml(await readFile(join(ROOT, 'copy-policy.yml'), 'utf8'));
+  policy.rules[0].destinations[0].lifecycle = { MoveToColdStorageAfterDays: 10, DeleteAfterDays: 95 };
+  await writeFile(join(badPolicyDir, 'bad-policy.yml'), stringifyYaml(policy));
+  badPolicyRun = serverless([
+    'package',
+    '--package',
+    join(badPolicyDir, 'package'),
+    `--param=policy=${join(badPolicyDir, 'bad-policy.yml')}`,
+  ]);
+
+  packageDir = await tempDir('sls-package-');
+  const run = await serverless(['package', '--package', packageDir]);
+  if (run.code !== 0) {
+    throw new Error(`serverless package failed (exit ${run.code}):\n${run.stderr}\n${run.stdout}`);
+  }
+  template = await readJson(join(packageDir, 'cloudformation-template-update-stack.json'));
+  resources = template.Resources;
+});
+
+afterAll(async () => {
+  await badPolicyRun?.catch(() => undefined);
+  await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** Resource names a value refers to through Ref, Fn::GetAtt or Fn::Sub (not the Sub's own variables). */
+function references(value: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const item of value) references(item, found);
+  else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === 'Ref' && typeof item === 'string') found.add(item);
+      else if (key === 'Fn::GetAtt') found.add(Array.isArray(item) ? item[0] : String(item).split('.')[0]);
+      else if (key === 'Fn::Sub') {
+        const [text, variables = {}] = Array.isArray(item) ? item : [item];
+        for (const match of String(text).matchAll(/\$\{([^!}][^}]*)\}/g)) {
+          const name = match[1] as string;
+          if (!(name in variables)) found.add(name.split('.')[0] as string);
+        }
+        references(variables, found);
+      } else references(item, found);
+    }
+  }
+  return found;
+}
+
+describe('the template as a whole', () => {
+  it('refers only to resources, parameters and pseudo parameters it has', () => {
+    const known = new Set([...Object.keys(resources), ...Object.keys(template.Parameters ?? {})]);
+    const dangling = Object.entries(resources).flatMap(([id, resource]) =>
+      [...references(resource), ...[resource.DependsOn ?? []].flat()]
+        .filter((name) => !known.has(name) && !PSEUDO_PARAMETERS.test(name))
+        .map((name) => `${id} -> ${name}`),
+    );
+    expect(dangling).toEqual([]);
+  });
+
+  it('has no circular dependency between resources (CloudFormation refuses one)', () => {
+    const edges = new Map(
+      Object.entries(resources).map(([id, resource]) => [
+        id,
+        [...references(resource.Properties), ...[resource.DependsOn ?? []].flat()].filter(
+          (n) => n in resources,
+        ),
+      ]),
+    );
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (id: string, path: string[]) => {
+      state.set(id, 'visiting');
+      for (const next of edges.get(id) ?? []) {
+        const chain = [...path, id];
+        if (state.get(next) === 'visiting')
+          cycles.push([...chain.slice(chain.indexOf(next)), next].join(' -> '));
+        else if (!state.has(next)) visit(next, chain);
+      }
+      state.set(id, 'done');
+    };
+    for (const id of edges.keys()) if (!state.has(id)) visit(id, []);
+    expect(cycles).toEqual([]);
+  });
+});
+
+describe('the intake rule (recovery points into the state machine)', () => {
+  const rule = () => ruleTargeting({ Ref: onlyOfType('AWS::StepFunctions::StateMachine')[0] });
+  const pattern = () => rule()[1].Properties.EventPattern;
+
+  it.each(['backup-job-completed.json', 'recovery-point-completed.json'])('matches %s', async (file) => {
+    expect(matchesPattern(pattern(), await sample(file))).toBe(true);
+  });
+
+  it.each([
+    ['backup-job-completed.json', 'state'],
+    ['recovery-point-completed.json', 'status'],
+  ])('does not match %s whose %s is RUNNING, FAILED or CREATED', async (file, field) => {
+    const event = await sample(file);
+    for (const value of ['RUNNING', 'FAILED', 'CREATED']) {
+      expect(matchesPattern(pattern(), withDetail(event, { [field]: value })), value).toBe(false);
+    }
+  });
+
+  it.each<[string, (event: Json) => Promise<Json> | Json]>([
+    ['a Copy Job State Change', () => sample('copy-job-completed.json')],
+    ['an event from another source', (event) => ({ ...event, source: 'aws.ec2' })],
+    ['a Backup Vault State Change', (event) => ({ ...event, 'detail-type': 'Backup Vault State Change' })],
+  ])('does not match %s', async (_, make) => {
+    expect(matchesPattern(pattern(), await make(await sample('backup-job-completed.json')))).toBe(false);
+  });
+
+  it('retries delivery, then dead-letters into an SQS queue', () => {
+    const target = rule()[2];
+    expect(target.RetryPolicy).toMatchObject({
+      MaximumRetryAttempts: expect.any(Number),
+      MaximumEventAgeInSeconds: expect.any(Number),
+    });
+    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    const [queueId] = onlyOfType('AWS::SQS::Queue');
+    expect(target.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+  });
+
+  it('lets EventBridge send to the dead-letter queue for this rule only', () => {
+    const [ruleId] = rule();
+    const [queueId] = onlyOfType('AWS::SQS::Queue');
+    const policies = ofType('AWS::SQS::QueuePolicy').filter(([, p]) =>
+      (p.Properties.Queues as unknown[]).some((q) => JSON.stringify(q) === JSON.stringify({ Ref: queueId })),
+    );
+    const statements = policies.flatMap(([, p]) => [p.Properties.PolicyDocument.Statement].flat() as Json[]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } },
+      }),
+    );
+  });
+});
+
+describe('the copy-job-events rule', () => {
+  const pattern = () =>
+    ruleTargeting({ 'Fn::GetAtt': ['CopyJobEventsLambdaFunction', 'Arn'] })[1].Properties.EventPattern;
+
+  it.each([
+    ['COMPLETED', true],
+    ['FAILED', true],
+    ['RUNNING', false],
+    ['CREATED', false],
+  ])('a Copy Job State Change in state %s: %s', async (state, expected) => {
+    const event = withDetail(await sample('copy-job-completed.json'), { state });
+    expect(matchesPattern(pattern(), event)).toBe(expected);
+  });
+});
+
+describe('the ledger table', () => {
+  it('is on demand, keyed by recovery point and destination, recoverable, encrypted and kept', () => {
+    const [, table] = onlyOfType('AWS::DynamoDB::Table');
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'recoveryPointArn', KeyType: 'HASH' },
+        { AttributeName: 'destinationVaultArn', KeyType: 'RANGE' },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+});
+
+describe('the state machine', () => {
+  const fakeArn = (logicalId: string) => `arn:aws:lambda:us-east-1:123456789012:function:${logicalId}`;
+  let definition: Json;
+  let machine: Json;
+
+  beforeAll(() => {
+    [, machine] = onlyOfType('AWS::StepFunctions::StateMachine');
+    const sub = machine.Properties.DefinitionString['Fn::Sub'];
+    expect(Array.isArray(sub), 'DefinitionString is {"Fn::Sub": [json, variables]}').toBe(true);
+    const [text, variables] = sub as [string, Record<string, Json>];
+    const json = text.replace(/\$\{([^}]*)\}/g, (placeholder, name: string) => {
+      const getAtt = variables[name]?.['Fn::GetAtt'];
+      if (!getAtt || resources[getAtt[0]]?.Type !== 'AWS::Lambda::Function') {
+        throw new Error(`${placeholder} is not a Lambda function of this template`);
+      }
+      return fakeArn(getAtt[0]);
+    });
+    definition = JSON.parse(json);
+  });
+
+  /** Every state, nested ones included, by name. */
+  const allStates = (states: Json = definition.States): [string, Json][] =>
+    Object.entries(states).flatMap(([name, state]: [string, Json]) => [
+      [name, state] as [string, Json],
+      ...[state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])]
+        .filter(Boolean)
+        .flatMap((inner: Json) => allStates(inner.States)),
+    ]);
+  const state = (name: string) => new Map(allStates()).get(name) as Json;
+
+  it('is a Standard workflow', () => {
+    expect(machine.Properties.StateMachineType ?? 'STANDARD').toBe('STANDARD');
+  });
+
+  it('passes asl-validator', () => {
+    const result = aslValidator(structuredClone(definition), { checkPaths: true, checkArn: true });
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('has the expected states', () => {
+    expect(Object.keys(definition.States)).toEqual(
+      expect.arrayContaining([
+        'NormalizeInput',
+        'PlanCopies',
+        'CopyToDestinations',
+        'RecordRejection',
+        'Rejected',
+      ]),
+    );
+    expect(definition.StartAt).toBe('NormalizeInput');
+    expect(state('CopyToDestinations').Type).toBe('Map');
+    expect(state('RecordRejection')).toMatchObject({ Type: 'Task', Next: 'Rejected' });
+    expect(state('Rejected').Type).toBe('Fail');
+    const copy = definition.States.CopyToDestinations.ItemProcessor.States.CopyToDestination;
+    expect(copy).toMatchObject({
+      Type: 'Task',
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      Parameters: {
+        FunctionName: fakeArn('CopyToDestinationLambdaFunction'),
+        Payload: { 'taskToken.$': '$$.Task.Token' },
+      },
+    });
+    expect(copy.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('backs off AWS Backup throttling with full jitter, a cap and a growing interval', () => {
+    const throttled = allStates().flatMap(([name, s]) =>
+      ((s.Retry ?? []) as Json[])
+        .filter((r) =>
+          ['ServiceUnavailableException', 'LimitExceededException'].some((e) => r.ErrorEquals.includes(e)),
+        )
+        .map((r) => [name, r] as const),
+    );
+    expect(throttled.map(([name]) => name)).toEqual(
+      expect.arrayContaining(['PlanCopies', 'CopyToDestination', 'CheckCopyProgress']),
+    );
+    for (const [name, retrier] of throttled) {
+      expect(retrier, name).toMatchObject({ JitterStrategy: 'FULL', MaxDelaySeconds: expect.any(Number) });
+      expect(retrier.ErrorEquals, name).toEqual(
+        expect.arrayContaining(['ServiceUnavailableException', 'LimitExceededException']),
+      );
+      expect(retrier.BackoffRate, name).toBeGreaterThan(1);
+    }
+  });
+
+  it('retries the Lambda service errors in every Lambda task', () => {
+    const lambdaTasks = allStates().filter(
+      ([, s]) =>
+        s.Type === 'Task' &&
+        (String(s.Resource).startsWith('arn:aws:lambda:') ||
+          String(s.Resource).startsWith('arn:aws:states:::lambda:')),
+    );
+    expect(lambdaTasks.length).toBeGreaterThanOrEqual(5);
+    for (const [name, task] of lambdaTasks) {
+      const retried = ((task.Retry ?? []) as Json[]).flatMap((r) => r.ErrorEquals as string[]);
+      expect(retried, name).toEqual(expect.arrayContaining(LAMBDA_SERVICE_ERRORS));
+    }
+  });
+});
+
+describe('the functions', () => {
+  let names: string[];
+  let policy: Json;
+  beforeAll(async () => {
+    names = Object.keys(parseYaml(await readFile(join(ROOT, 'serverless.yml'), 'utf8')).functions);
+    policy = parseYaml(await readFile(join(ROOT, 'copy-policy.yml'), 'utf8'));
+  });
+  const functionsByName = () =>
+    names.map((name) => {
+      const id = `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
+      return [name, resources[id]] as [string, Json | undefined];
+    });
+
+  it('are all in the template, and nothing else is', () => {
+    expect(ofType('AWS::Lambda::Function').length).toBe(names.length);
+    for (const [name, fn] of functionsByName()) expect(fn?.Type, name).toBe('AWS::Lambda::Function');
+  });
+
+  it('run on nodejs22.x, with the ledger table and the validated copy policy', () => {
+    const [, table] = onlyOfType('AWS::DynamoDB::Table');
+    for (const [name, fn] of functionsByName()) {
+      const variables = fn?.Properties.Environment?.Variables ?? {};
+      expect(fn?.Properties.Runtime, name).toBe('nodejs22.x');
+      expect(variables.LEDGER_TABLE, name).toBe(table.Properties.TableName);
+      const copyPolicy = JSON.parse(variables.COPY_POLICY);
+      expect(copyPolicy.rules, name).toEqual(policy.rules);
+      expect(copyPolicy.allowed, name).toEqual(policy.allowed);
+    }
+  });
+
+  it('are packaged individually, one zip each', async () => {
+    const zips = (await readdir(packageDir)).filter((file) => file.endsWith('.zip'));
+    expect(zips.sort()).toEqual(names.map((name) => `${name}.zip`).sort());
+    const sizes: Record<string, string> = {};
+    for (const zip of zips) {
+      const { size } = await stat(join(packageDir, zip));
+      expect(size, zip).toBeGreaterThan(0);
+      sizes[zip] = `${(size / 1024 / 1024).toFixed(2)} MiB (${size} bytes)`;
+    }
+    console.info('package sizes:', sizes);
+  });
+});
+
+describe('a bad copy policy', () => {
+  it('fails packaging, naming the field and the 90-day rule', async () => {
+    const run = await badPolicyRun;
+    const output = `${run.stdout}\n${run.stderr}`;
+    expect(run.code, output).not.toBe(0);
+    expect(output, 'the refusal names the lifecycle field (not another failure)').toMatch(/DeleteAfterDays/);
+    expect(output).toMatch(/MoveToColdStorageAfterDays \+ 90|90 days/);
+    await expect(
+      stat(join(badPolicyDir, 'package', 'cloudformation-template-update-stack.json')),
+    ).rejects.toThrow();
+  });
+});
