@@ -5,11 +5,21 @@ import { ConfigurationError, InvalidPolicyError } from './errors.js';
 const EnvironmentSchema = z.object({
   LEDGER_TABLE: z.string().min(3, 'must name the ledger DynamoDB table'),
   COPY_POLICY: z.string().min(2, 'must hold the copy policy as JSON'),
+  COPY_SLOTS: z.coerce
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 (no limit) or more')
+    .default(10),
+  COPY_SLOT_LEASE_HOURS: z.coerce.number().positive('must be a positive number of hours').default(13),
 });
 
 export interface Config {
   ledgerTable: string;
   policy: CopyPolicy;
+  /** Copy jobs in flight at once across all executions; 0 leaves throttling to the state machine's Retry. */
+  copySlots: number;
+  /** How long a copy slot stays held without renewal, so an execution that died frees its slot. */
+  copySlotLeaseMs: number;
 }
 
 /** Reads and validates the environment once, at cold start; a bad value fails loudly with the variable's name. */
@@ -26,7 +36,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigurationError(`COPY_POLICY: not JSON (${(error as Error).message})`);
   }
   try {
-    return { ledgerTable: parsed.data.LEDGER_TABLE, policy: parseCopyPolicy(document) };
+    return {
+      ledgerTable: parsed.data.LEDGER_TABLE,
+      policy: parseCopyPolicy(document),
+      copySlots: parsed.data.COPY_SLOTS,
+      copySlotLeaseMs: parsed.data.COPY_SLOT_LEASE_HOURS * 3_600_000,
+    };
   } catch (error) {
     if (error instanceof InvalidPolicyError) throw new ConfigurationError(`COPY_POLICY: ${error.message}`);
     throw error;

@@ -1,6 +1,7 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeCopyJob, startCopyJob } from './aws/backup.js';
+import { type CopySlots, slotHolder } from './aws/copy-slots.js';
 import type { CopyKey, CopyLedger, JobOutcome } from './aws/ledger.js';
 import { completeTasks } from './aws/sfn.js';
 import { copyIdempotencyToken } from './domain/idempotency.js';
@@ -17,7 +18,12 @@ export interface CopyDependencies {
   ledger: CopyLedger;
   backup: BackupClient;
   sfn: SFNClient;
+  /** Bounds copy jobs in flight across executions; absent, throttling is left to Retry alone. */
+  slots?: CopySlots;
 }
+
+/** What a copy task outputs when it was woken to use a freed copy slot rather than because the copy ended. */
+export const SLOT_GRANTED = { status: 'SLOT_GRANTED' } as const;
 
 /** One run of an execution: a re-drive is a new run of the same execution. */
 export interface Run {
@@ -85,14 +91,20 @@ export async function copyToDestination(
     const record = await deps.ledger.get(key);
     const decision = decideCopy(record, runId(run));
     if (decision.action === 'complete' && record) {
-      return completeTasks(deps.sfn, [taskToken], { output: resultOf(record) });
+      await freeSlot(deps, key);
+      await completeTasks(deps.sfn, [taskToken], { output: resultOf(record) });
+      return;
     }
-    if (decision.action === 'fail' && record) throw failureOf(record);
+    if (decision.action === 'fail' && record) {
+      await freeSlot(deps, key);
+      throw failureOf(record);
+    }
     if (decision.action === 'wait') {
       if (await deps.ledger.addWaiter(key, decision.attempt, taskToken)) return;
       continue;
     }
     if (decision.action !== 'start') continue;
+    if (deps.slots && !(await takeSlotOrQueue(deps.slots, slotHolder(key), taskToken))) return;
     const idempotencyToken = copyIdempotencyToken(
       copy.recoveryPointArn,
       copy.destinationVaultArn,
@@ -111,7 +123,7 @@ export async function copyToDestination(
         ...(copy.lifecycle ? { lifecycle: copy.lifecycle } : {}),
       });
     } catch (error) {
-      await recordStartFailure(deps.ledger, key, decision.attempt, error, run);
+      await recordStartFailure(deps, key, decision.attempt, error, run);
       throw error;
     }
     const running = await deps.ledger.markRunning(
@@ -130,11 +142,41 @@ export async function copyToDestination(
 }
 
 /**
+ * Takes a copy slot, or joins the queue for one (false: the task waits to be woken with SLOT_GRANTED).
+ * Trying again after queueing closes the gap where a slot freed before anyone could see us in the queue.
+ */
+async function takeSlotOrQueue(slots: CopySlots, holder: string, taskToken: string): Promise<boolean> {
+  if (await slots.acquire(holder)) return true;
+  const entry = await slots.enqueue(holder, taskToken);
+  if (!(await slots.acquire(holder))) return false;
+  await slots.dequeue(entry);
+  return true;
+}
+
+/** Frees a copy's slot and hands free slots to the copies waiting longest. */
+async function freeSlot(deps: Pick<CopyDependencies, 'sfn' | 'slots'>, key: CopyKey): Promise<void> {
+  if (!deps.slots) return;
+  await deps.slots.release(slotHolder(key));
+  await grantFreeSlots(deps.slots, deps.sfn);
+}
+
+async function grantFreeSlots(slots: CopySlots, sfn: SFNClient): Promise<void> {
+  for (const entry of await slots.waiting(slots.limit)) {
+    if (!(await slots.acquire(entry.holder))) return;
+    // Lost the entry to another granter (or the waiter took a slot itself): the slot is still its own.
+    if (!(await slots.dequeue(entry))) continue;
+    const closed = await completeTasks(sfn, [entry.taskToken], { output: SLOT_GRANTED });
+    // The waiter's task is gone (timed out, execution stopped): give the slot back for the next one.
+    if (closed.length > 0) await slots.release(entry.holder);
+  }
+}
+
+/**
  * A retryable refusal leaves the attempt PENDING (the retry or a re-drive resumes it with the same token);
  * any other answer means AWS will never start this job: the attempt FAILED.
  */
 async function recordStartFailure(
-  ledger: CopyLedger,
+  deps: CopyDependencies,
   key: CopyKey,
   attempt: number,
   error: unknown,
@@ -142,9 +184,10 @@ async function recordStartFailure(
 ) {
   const lastError = errorSummary(error);
   if (error instanceof ServiceUnavailableException || error instanceof LimitExceededException) {
-    await ledger.noteError(key, attempt, lastError);
+    await deps.ledger.noteError(key, attempt, lastError);
   } else {
-    await ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError });
+    await deps.ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError });
+    await freeSlot(deps, key);
   }
 }
 
@@ -153,7 +196,7 @@ async function recordStartFailure(
  * when the job is not one of ours (copies made by backup plans raise the same events).
  */
 export async function settleCopy(
-  deps: Pick<CopyDependencies, 'ledger' | 'sfn'>,
+  deps: Pick<CopyDependencies, 'ledger' | 'sfn' | 'slots'>,
   key: CopyKey,
   outcome: JobOutcome,
 ): Promise<LedgerRecord | undefined> {
@@ -179,6 +222,7 @@ export async function settleCopy(
   });
   const final = settled ?? (await deps.ledger.get(key));
   if (!final) return record;
+  await freeSlot(deps, key);
   const waiters = [...(final.waiters ?? [])];
   if (final.status === 'COMPLETED') await completeTasks(deps.sfn, waiters, { output: resultOf(final) });
   else if (final.status === 'FAILED') await completeTasks(deps.sfn, waiters, { error: failureOf(final) });
@@ -193,6 +237,8 @@ export async function checkCopyProgress(
   const key = copyKey(copy);
   const record = await deps.ledger.get(key);
   if (!record?.copyJobId || record.status !== 'RUNNING') return { status: record?.status ?? 'MISSING' };
+  // Still running after the long wait: keep its copy slot's lease alive.
+  await deps.slots?.acquire(slotHolder(key));
   const job = await describeCopyJob(deps.backup, record.copyJobId);
   const settled = await settleCopy(deps, key, {
     copyJobId: record.copyJobId,

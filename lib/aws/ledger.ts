@@ -145,12 +145,20 @@ export class CopyLedger {
     );
   }
 
-  /** Every item; for reports and tests over a small table. */
+  /** Every copy and plan item; for reports and tests over a small table. */
   async scan(): Promise<LedgerRecord[]> {
     const items: LedgerRecord[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.client.send(new ScanCommand({ TableName: this.tableName, ExclusiveStartKey }));
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ExclusiveStartKey,
+          // Copy-slot bookkeeping shares the table under keys starting with '#' (see CopySlots).
+          FilterExpression: 'NOT begins_with(recoveryPointArn, :internal)',
+          ExpressionAttributeValues: { ':internal': '#' },
+        }),
+      );
       items.push(...((page.Items ?? []) as LedgerRecord[]));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);

@@ -3,12 +3,16 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '
 /** Answers that mean the task is already closed (completed, timed out or gone): nothing left to do. */
 const ALREADY_CLOSED = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
 
-/** Completes waiting `.waitForTaskToken` tasks with an output or an error; tolerates tokens already closed. */
+/**
+ * Completes waiting `.waitForTaskToken` tasks with an output or an error. Tokens already closed are not an
+ * error: they come back as the tokens nobody was waiting on any more.
+ */
 export async function completeTasks(
   client: SFNClient,
   taskTokens: readonly string[],
   outcome: { output: unknown } | { error: Error },
-): Promise<void> {
+): Promise<string[]> {
+  const closed: string[] = [];
   await Promise.all(
     taskTokens.map(async (taskToken) => {
       try {
@@ -24,7 +28,9 @@ export async function completeTasks(
         }
       } catch (error) {
         if (!(error instanceof Error && ALREADY_CLOSED.includes(error.name))) throw error;
+        closed.push(taskToken);
       }
     }),
   );
+  return closed;
 }

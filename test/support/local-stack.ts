@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BackupClient } from '@aws-sdk/client-backup';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { parse } from 'yaml';
 import type { CopyLedger } from '../../lib/aws/ledger.js';
@@ -55,6 +56,8 @@ export interface LocalStackOptions {
   emulator?: BackupEmulatorOptions;
   /** Scales every wait, retry interval and task timeout of the state machine (0.001: a second lasts 1 ms). */
   timeScale?: number;
+  /** Copy jobs in flight across executions (COPY_SLOTS); 0 for retry-only throttling. Default 10. */
+  copySlots?: number;
 }
 
 export interface SimulationReport {
@@ -88,6 +91,8 @@ export class LocalStack {
     readonly emulator: BackupEmulator,
     readonly stepFunctions: LocalStepFunctions,
     readonly ledger: CopyLedger,
+    /** The handlers' DynamoDB client: tests add middleware to it to inject crashes at the ledger. */
+    readonly documents: DynamoDBDocumentClient,
     readonly sfn: SFNClient,
     private readonly handlers: Record<string, Handler>,
     private readonly stopDynamoDb: () => Promise<void>,
@@ -120,14 +125,27 @@ export class LocalStack {
     const sfn = new SFNClient({ ...clientConfig, endpoint: stepFunctions.endpoint });
     const documents = documentClient(dynamo.endpoint);
     runtime = createRuntime(
-      { ledgerTable: tableName, policy: options.policy },
+      {
+        ledgerTable: tableName,
+        policy: options.policy,
+        copySlots: options.copySlots ?? 10,
+        copySlotLeaseMs: 13 * 3_600_000,
+      },
       {
         backup: new BackupClient({ ...clientConfig, endpoint: emulator.endpoint, maxAttempts: 1 }),
         documents,
         sfn,
       },
     );
-    const stack = new LocalStack(emulator, stepFunctions, runtime.ledger, sfn, handlers, dynamo.stop);
+    const stack = new LocalStack(
+      emulator,
+      stepFunctions,
+      runtime.ledger,
+      documents,
+      sfn,
+      handlers,
+      dynamo.stop,
+    );
     emulator.onCopyJobStateChange((event) => stack.routeCopyJobEvent(event));
     return stack;
   }

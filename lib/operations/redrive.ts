@@ -1,0 +1,328 @@
+import { createHash } from 'node:crypto';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  type ExecutionListItem,
+  ExecutionNotRedrivable,
+  type ExecutionStatus,
+  GetExecutionHistoryCommand,
+  paginateListExecutions,
+  RedriveExecutionCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type { CopyLedger } from '../aws/ledger.js';
+import { findRecoveryPointArn } from '../domain/event.js';
+import { type LedgerError, type LedgerRecord, PLAN_KEY } from '../domain/ledger-record.js';
+import { errorSummary } from '../errors.js';
+import { rejectedInputKey } from '../plan.js';
+import { describeStepError } from '../workflow.js';
+
+export interface RedriveDependencies {
+  sfn: SFNClient;
+  ledger: CopyLedger;
+  /** Where restarted executions are started: the state machine the failed ones belong to. */
+  stateMachineArn: string;
+}
+
+/** The statuses RedriveExecution accepts. */
+const UNSUCCESSFUL: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/** The state machine's final error for refused input (its Rejected Fail state). */
+const INPUT_REJECTED = 'InputRejected';
+
+/** StartExecution's limit on execution names. */
+const MAX_NAME_LENGTH = 80;
+
+/**
+ * Unsuccessful executions of the state machine that stopped at or after `since` and were never re-driven,
+ * oldest first (the nearest to the end of the 14-day re-drive window go first), at most `limit`.
+ */
+export async function findRedrivable(options: {
+  sfn: SFNClient;
+  stateMachineArn: string;
+  since: Date;
+  limit?: number;
+  /** ListExecutions maxResults; the API default (100) unless set. */
+  pageSize?: number;
+}): Promise<ExecutionListItem[]> {
+  const { sfn, stateMachineArn, since, limit, pageSize } = options;
+  const found: ExecutionListItem[] = [];
+  for (const statusFilter of UNSUCCESSFUL) {
+    const pages = paginateListExecutions(
+      { client: sfn, ...(pageSize ? { pageSize } : {}) },
+      { stateMachineArn, statusFilter, redriveFilter: 'NOT_REDRIVEN' },
+    );
+    // Listed newest started first, but a long run can start before `since` and stop after it: read every page.
+    for await (const page of pages) {
+      found.push(...(page.executions ?? []).filter((e) => e.stopDate && e.stopDate >= since));
+    }
+  }
+  found.sort((a, b) => (a.stopDate?.getTime() ?? 0) - (b.stopDate?.getTime() ?? 0));
+  return limit === undefined ? found : found.slice(0, limit);
+}
+
+export interface FailureExplanation {
+  executionArn: string;
+  name: string;
+  status: string;
+  /** The execution's error, e.g. CopyJobFailedError or InputRejected. */
+  error: string;
+  /** Why, in words: the ledger's account when it has one, else the execution's cause. */
+  reason: string;
+  /** The state the execution was in when it stopped (from its history). */
+  lastState?: string;
+  recoveryPointArn?: string;
+  input?: string;
+  redriveCount: number;
+  redriveStatus?: string;
+  redriveStatusReason?: string;
+}
+
+/** Reads why an execution failed: DescribeExecution, the tail of its history, and the ledger's items. */
+export async function explainFailure(
+  deps: Pick<RedriveDependencies, 'sfn' | 'ledger'>,
+  executionArn: string,
+): Promise<FailureExplanation> {
+  const execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const input = parseInput(execution.input);
+  const recoveryPointArn = findRecoveryPointArn(input);
+  const [lastState, records] = await Promise.all([
+    lastStateOf(deps.sfn, executionArn),
+    // The key recordRejection used: input naming no recovery point is recorded under a digest of the input.
+    execution.input === undefined
+      ? Promise.resolve([])
+      : ledgerRecords(deps.ledger, recoveryPointArn ?? rejectedInputKey(input)),
+  ]);
+  const error = execution.error ?? execution.status ?? 'UNKNOWN';
+  const cause = describeStepError({ Error: error, Cause: execution.cause });
+  const because = ledgerReason(records) ?? `${cause.name}: ${cause.message}`;
+  return {
+    executionArn,
+    name: execution.name ?? executionArn,
+    status: execution.status ?? 'UNKNOWN',
+    error,
+    reason: lastState ? `${lastState}: ${because}` : because,
+    ...(lastState ? { lastState } : {}),
+    ...(recoveryPointArn ? { recoveryPointArn } : {}),
+    ...(execution.input !== undefined ? { input: execution.input } : {}),
+    redriveCount: execution.redriveCount ?? 0,
+    ...(execution.redriveStatus ? { redriveStatus: execution.redriveStatus } : {}),
+    ...(execution.redriveStatusReason ? { redriveStatusReason: execution.redriveStatusReason } : {}),
+  };
+}
+
+function parseInput(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last state entered: the one that failed, timed out, or was running when the execution was stopped. */
+async function lastStateOf(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
+  const { events = [] } = await sfn.send(
+    new GetExecutionHistoryCommand({
+      executionArn,
+      reverseOrder: true,
+      maxResults: 100,
+      includeExecutionData: false,
+    }),
+  );
+  return events.find((event) => event.stateEnteredEventDetails)?.stateEnteredEventDetails?.name;
+}
+
+/** The plan item and, when planned, each destination's copy item. */
+async function ledgerRecords(ledger: CopyLedger, recoveryPointArn: string): Promise<LedgerRecord[]> {
+  const plan = await ledger.get({ recoveryPointArn, destinationVaultArn: PLAN_KEY });
+  if (!plan) return [];
+  const copies = await Promise.all(
+    (plan.destinations ?? []).map((destinationVaultArn) =>
+      ledger.get({ recoveryPointArn, destinationVaultArn }),
+    ),
+  );
+  return [plan, ...copies.filter((copy) => copy !== undefined)];
+}
+
+const formatError = (error: LedgerError) => `${error.name}: ${error.message}`;
+
+function ledgerReason(records: LedgerRecord[]): string | undefined {
+  const [plan, ...copies] = records;
+  if (plan?.status === 'REJECTED' && plan.lastError) return `refused: ${formatError(plan.lastError)}`;
+  const troubled = copies.filter((copy) => copy.status !== 'COMPLETED' && copy.lastError);
+  if (troubled.length > 0) {
+    return troubled
+      .map(
+        (copy) => `${copy.destinationVaultArn} ${copy.status}: ${formatError(copy.lastError as LedgerError)}`,
+      )
+      .join('; ');
+  }
+  if (copies.length > 0 && copies.every((copy) => copy.status === 'COMPLETED')) {
+    return 'every planned copy has COMPLETED since (a later execution made them)';
+  }
+  return undefined;
+}
+
+export type RedriveAction = 'redriven' | 'restarted' | 'skipped' | 'failed';
+
+export interface RedriveResult {
+  executionArn: string;
+  name: string;
+  status: string;
+  recoveryPointArn?: string;
+  error: string;
+  reason: string;
+  action: RedriveAction;
+  /** What was done, or why not. */
+  detail: string;
+}
+
+export interface RedriveOptions {
+  /** Explain and say what would be done, change nothing. */
+  dryRun?: boolean;
+  /** Also start executions whose input was refused anew (after fixing the policy, say). */
+  includeRejected?: boolean;
+}
+
+/**
+ * Explains and re-drives each execution in turn. An execution Step Functions will not re-drive (older than the
+ * re-drive window, say) is started anew with the same input. One execution's error is its result; the rest go on.
+ */
+export async function redriveAll(
+  deps: RedriveDependencies,
+  executions: readonly ExecutionListItem[],
+  options: RedriveOptions = {},
+  onResult: (result: RedriveResult, done: number) => void = () => {},
+): Promise<RedriveResult[]> {
+  const results: RedriveResult[] = [];
+  for (const execution of executions) {
+    const result = await redriveOne(deps, execution, options);
+    results.push(result);
+    onResult(result, results.length);
+  }
+  return results;
+}
+
+async function redriveOne(
+  deps: RedriveDependencies,
+  execution: ExecutionListItem,
+  options: RedriveOptions,
+): Promise<RedriveResult> {
+  const executionArn = execution.executionArn ?? '';
+  let explanation: FailureExplanation | undefined;
+  try {
+    explanation = await explainFailure(deps, executionArn);
+    const outcome = await redrive(deps, explanation, options);
+    const { name, status, error, reason, recoveryPointArn } = explanation;
+    return {
+      executionArn,
+      name,
+      status,
+      ...(recoveryPointArn ? { recoveryPointArn } : {}),
+      error,
+      reason,
+      ...outcome,
+    };
+  } catch (failure) {
+    const { name, message } = errorSummary(failure);
+    return {
+      executionArn,
+      name: execution.name ?? executionArn,
+      status: execution.status ?? 'UNKNOWN',
+      error: explanation?.error ?? '',
+      reason: explanation?.reason ?? '',
+      action: 'failed',
+      detail: `${name}: ${message}`,
+    };
+  }
+}
+
+type Outcome = Pick<RedriveResult, 'action' | 'detail'>;
+
+/**
+ * Re-drives one explained execution (RedriveExecution with a deterministic client token), or starts it anew
+ * when it cannot be re-driven. Refused input is skipped unless `includeRejected`; then it is started anew,
+ * because a re-drive resumes at the Rejected Fail state and fails again, while a new execution re-reads it.
+ */
+export async function redrive(
+  deps: RedriveDependencies,
+  execution: FailureExplanation,
+  options: RedriveOptions = {},
+): Promise<Outcome> {
+  const rejected = execution.error === INPUT_REJECTED;
+  if (rejected && !options.includeRejected) {
+    return {
+      action: 'skipped',
+      detail: 'input refused: re-driving cannot help (--include-rejected starts it anew)',
+    };
+  }
+  const notRedrivable = execution.redriveStatus === 'NOT_REDRIVABLE';
+  if (options.dryRun) {
+    return {
+      action: 'skipped',
+      detail:
+        rejected || notRedrivable
+          ? `dry run: would start anew as ${restartName(execution.name)}`
+          : 'dry run: would re-drive',
+    };
+  }
+  if (rejected) return restart(deps, execution, 'input refused');
+  if (notRedrivable) return restart(deps, execution, execution.redriveStatusReason ?? 'not re-drivable');
+  try {
+    await deps.sfn.send(
+      new RedriveExecutionCommand({
+        executionArn: execution.executionArn,
+        clientToken: redriveToken(execution.executionArn, execution.redriveCount),
+      }),
+    );
+    return { action: 'redriven', detail: `re-drive ${execution.redriveCount + 1} started` };
+  } catch (error) {
+    if (!(error instanceof ExecutionNotRedrivable)) throw error;
+    // Someone (another operator, the console) may have re-driven it since we listed it: leave it be.
+    const current = await deps.sfn.send(
+      new DescribeExecutionCommand({ executionArn: execution.executionArn }),
+    );
+    if (!UNSUCCESSFUL.includes(current.status as ExecutionStatus)) {
+      return { action: 'skipped', detail: `now ${current.status}: re-driven elsewhere meanwhile` };
+    }
+    return restart(deps, execution, current.redriveStatusReason ?? error.message);
+  }
+}
+
+/** StartExecution with the same input under a name derived from the old one; a second call finds it started. */
+async function restart(
+  deps: RedriveDependencies,
+  execution: FailureExplanation,
+  why: string,
+): Promise<Outcome> {
+  if (execution.input === undefined) throw new Error('the execution input is not available to start it anew');
+  const name = restartName(execution.name);
+  try {
+    await deps.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: execution.input }),
+    );
+    return { action: 'restarted', detail: `${why}: started anew as ${name}` };
+  } catch (error) {
+    if (!(error instanceof ExecutionAlreadyExists)) throw error;
+    return { action: 'skipped', detail: `${why}: already started anew as ${name}` };
+  }
+}
+
+/** RedriveExecution's clientToken: the same for the same re-drive of the same execution (64 characters). */
+export function redriveToken(executionArn: string, redriveCount: number): string {
+  return createHash('sha256').update(`${executionArn}#${redriveCount}`).digest('hex');
+}
+
+/**
+ * `<name>-rerun-<n>`: n counts restarts, so restarting `x-rerun-1` gives `x-rerun-2`. A name too long for
+ * the suffix is cut and tagged with a digest of what was cut, so two long names never share a rerun name.
+ */
+export function restartName(name: string): string {
+  const match = /^(.*)-rerun-(\d+)$/.exec(name);
+  const base = match?.[1] ?? name;
+  const suffix = `-rerun-${match ? Number(match[2]) + 1 : 1}`;
+  if (base.length + suffix.length <= MAX_NAME_LENGTH) return `${base}${suffix}`;
+  const digest = createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, MAX_NAME_LENGTH - suffix.length - digest.length - 1)}-${digest}${suffix}`;
+}

@@ -1,0 +1,215 @@
+import type { BackupClient } from '@aws-sdk/client-backup';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import type { CopyLedger } from './aws/ledger.js';
+import { listRecoveryPoints } from './aws/recovery-points.js';
+import { reconcileExecutionName } from './domain/execution-name.js';
+import { PLAN_KEY } from './domain/ledger-record.js';
+import { type CopyPolicy, ruleMatches } from './domain/policy.js';
+import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
+import { ConfigurationError, RecoveryPointNotCopyableError } from './errors.js';
+import { logger } from './logger.js';
+
+const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+
+const SettingsSchema = z
+  .object({
+    STATE_MACHINE_ARN: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[0-9A-Za-z_-]{1,80}$/,
+        'must be the copy state machine ARN',
+      ),
+    RECONCILE_LOOKBACK_HOURS: z.coerce.number().int().positive().default(24),
+    RECONCILE_GRACE_MINUTES: z.coerce.number().int().nonnegative().default(15),
+  })
+  .refine((env) => env.RECONCILE_GRACE_MINUTES < env.RECONCILE_LOOKBACK_HOURS * 60, {
+    path: ['RECONCILE_GRACE_MINUTES'],
+    message: 'must be shorter than RECONCILE_LOOKBACK_HOURS, or no recovery point is ever due',
+  });
+
+export interface ReconcileOptions {
+  /** Recovery points created this many hours back or less are looked at. */
+  lookbackHours: number;
+  /** Recovery points completed less than this many minutes ago are left to their own event. */
+  graceMinutes: number;
+  /** ListRecoveryPointsByBackupVault page size; AWS's default when absent. */
+  pageSize?: number;
+}
+
+export interface ReconcileSettings extends ReconcileOptions {
+  stateMachineArn: string;
+}
+
+/** Reads the reconciler's environment (beyond lib/config.ts); a bad value fails naming its variable. */
+export function loadReconcileSettings(env: NodeJS.ProcessEnv = process.env): ReconcileSettings {
+  const parsed = SettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
+  }
+  return {
+    stateMachineArn: parsed.data.STATE_MACHINE_ARN,
+    lookbackHours: parsed.data.RECONCILE_LOOKBACK_HOURS,
+    graceMinutes: parsed.data.RECONCILE_GRACE_MINUTES,
+  };
+}
+
+let current: ReconcileSettings | undefined;
+
+/** The container's settings from its environment, validated on first use. */
+export function reconcileSettings(): ReconcileSettings {
+  current ??= loadReconcileSettings();
+  return current;
+}
+
+export interface ReconcileDependencies {
+  backup: BackupClient;
+  ledger: CopyLedger;
+  sfn: SFNClient;
+  policy: CopyPolicy;
+  stateMachineArn: string;
+  /** The instant the window is measured from. */
+  now: Date;
+}
+
+/** Invariants: scanned = matched + skipped; matched = alreadyRecorded + started.length + alreadyStarted. */
+export interface ReconcileResult {
+  /** Recovery points listed in the source vaults' window. */
+  scanned: number;
+  /** Listed, due (finished before the grace period, copyable) and matched by a policy rule. */
+  matched: number;
+  /** Matched, and an execution has recorded its plan (or rejection). */
+  alreadyRecorded: number;
+  /**
+   * Matched, unrecorded, and started now: the ones whose event was lost. A concurrent run asking while that
+   * execution still runs is answered with it (same name and input) and lists it too; there is still one.
+   */
+  started: { recoveryPointArn: string; executionArn: string }[];
+  /** Matched, unrecorded, but the execution of that name already exists (an earlier or concurrent run). */
+  alreadyStarted: number;
+  /** Listed but not matched: unfinished, inside the grace period, not copyable, or no rule wants it. */
+  skipped: number;
+}
+
+/** Source vaults named by any rule, once each. */
+const sourceVaults = (policy: CopyPolicy) => [...new Set(policy.rules.flatMap((r) => r.match.sourceVaults))];
+
+/**
+ * Due for a copy: finished before `completedBefore`, copyable (an execution would only record a rejection
+ * for a member of a composite or a continuous backup), and matched by some rule.
+ */
+function isDue(recoveryPoint: RecoveryPoint, policy: CopyPolicy, completedBefore: Date): boolean {
+  const { completionDate } = recoveryPoint;
+  if (completionDate === undefined || Date.parse(completionDate) > completedBefore.getTime()) return false;
+  try {
+    checkCopyable(recoveryPoint);
+  } catch (error) {
+    if (error instanceof RecoveryPointNotCopyableError) return false;
+    throw error;
+  }
+  return policy.rules.some((rule) => ruleMatches(rule, recoveryPoint));
+}
+
+/** The ARN Step Functions gives an execution of `stateMachineArn` named `name`. */
+const executionArnOf = (stateMachineArn: string, name: string) =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+
+/**
+ * Starts the execution for a recovery point under its deterministic name, with the manual input shape.
+ * `started` is false when an execution of that name exists: Step Functions refuses a second for 90 days.
+ */
+async function startExecution(
+  deps: ReconcileDependencies,
+  recoveryPoint: RecoveryPoint,
+): Promise<{ executionArn: string; started: boolean }> {
+  const name = reconcileExecutionName(recoveryPoint.recoveryPointArn);
+  const named = executionArnOf(deps.stateMachineArn, name);
+  try {
+    const { executionArn } = await deps.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: deps.stateMachineArn,
+        name,
+        input: JSON.stringify({
+          recoveryPointArn: recoveryPoint.recoveryPointArn,
+          sourceBackupVaultName: recoveryPoint.sourceVaultName,
+        }),
+      }),
+    );
+    return { executionArn: executionArn ?? named, started: true };
+  } catch (error) {
+    if (error instanceof ExecutionAlreadyExists) return { executionArn: named, started: false };
+    throw error;
+  }
+}
+
+/**
+ * Finds recovery points of the policy's source vaults, created inside the lookback window and finished before
+ * the grace period, that no execution has recorded (no plan item), and starts one execution for each.
+ * A vault that cannot be listed (or whose starts fail) does not stop the others; the run then fails at the end.
+ */
+export async function reconcile(
+  deps: ReconcileDependencies,
+  options: ReconcileOptions,
+): Promise<ReconcileResult> {
+  const createdAfter = new Date(deps.now.getTime() - options.lookbackHours * HOUR_MS);
+  // Completion follows creation, so anything created after the grace cutoff cannot have finished before it.
+  const completedBefore = new Date(deps.now.getTime() - options.graceMinutes * MINUTE_MS);
+  const result: ReconcileResult = {
+    scanned: 0,
+    matched: 0,
+    alreadyRecorded: 0,
+    started: [],
+    alreadyStarted: 0,
+    skipped: 0,
+  };
+  const failures: { vault: string; error: unknown }[] = [];
+
+  const window = { createdAfter, createdBefore: completedBefore, pageSize: options.pageSize };
+
+  for (const vault of sourceVaults(deps.policy)) {
+    try {
+      for await (const recoveryPoint of listRecoveryPoints(deps.backup, vault, window)) {
+        result.scanned++;
+        if (!isDue(recoveryPoint, deps.policy, completedBefore)) {
+          result.skipped++;
+          continue;
+        }
+        result.matched++;
+        const { recoveryPointArn } = recoveryPoint;
+        if (await deps.ledger.get({ recoveryPointArn, destinationVaultArn: PLAN_KEY })) {
+          result.alreadyRecorded++;
+          continue;
+        }
+        const { executionArn, started } = await startExecution(deps, recoveryPoint);
+        const keys = {
+          recoveryPointArn,
+          executionArn,
+          sourceBackupVaultName: recoveryPoint.sourceVaultName,
+          completionDate: recoveryPoint.completionDate,
+        };
+        if (started) {
+          result.started.push({ recoveryPointArn, executionArn });
+          logger.warn('reconciler found a recovery point no execution recorded; started one', keys);
+        } else {
+          result.alreadyStarted++;
+          // Normal right after a concurrent run; an hour on, that execution failed before planning: re-drive it.
+          logger.warn('recovery point still unrecorded; its reconciler execution already exists', keys);
+        }
+      }
+    } catch (error) {
+      logger.error('reconciler could not finish a source vault', { sourceBackupVaultName: vault, error });
+      failures.push({ vault, error });
+    }
+  }
+
+  logger.info('reconcile finished', { ...result, started: result.started.length });
+  if (failures.length > 0) {
+    throw new AggregateError(
+      failures.map((failure) => failure.error),
+      `reconcile incomplete: vault(s) ${failures.map((failure) => failure.vault).join(', ')} failed`,
+    );
+  }
+  return result;
+}
