@@ -13,6 +13,7 @@ import {
   LimitExceededException,
   ServiceUnavailableException,
 } from './errors.js';
+import { count, Metric, seconds } from './metrics.js';
 
 export interface CopyDependencies {
   ledger: CopyLedger;
@@ -126,6 +127,12 @@ export async function copyToDestination(
       await recordStartFailure(deps, key, decision.attempt, error, run);
       throw error;
     }
+    if (!decision.resume) {
+      count(Metric.CopiesStarted);
+      if (copy.sourceCompletionDate) {
+        seconds(Metric.BackupToCopyStart, (Date.now() - Date.parse(copy.sourceCompletionDate)) / 1000);
+      }
+    }
     const running = await deps.ledger.markRunning(
       key,
       decision.attempt,
@@ -184,9 +191,12 @@ async function recordStartFailure(
 ) {
   const lastError = errorSummary(error);
   if (error instanceof ServiceUnavailableException || error instanceof LimitExceededException) {
+    count(Metric.ThrottledAnswers);
     await deps.ledger.noteError(key, attempt, lastError);
   } else {
-    await deps.ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError });
+    if (await deps.ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError })) {
+      count(Metric.CopiesFailed);
+    }
     await freeSlot(deps, key);
   }
 }
@@ -220,6 +230,10 @@ export async function settleCopy(
     executionArn: record.executionArn,
     ...(lastError ? { lastError } : {}),
   });
+  if (settled?.status === 'COMPLETED') {
+    count(Metric.CopiesCompleted);
+    if (settled.startedAt) seconds(Metric.CopyDuration, (Date.now() - Date.parse(settled.startedAt)) / 1000);
+  } else if (settled) count(Metric.CopiesFailed);
   const final = settled ?? (await deps.ledger.get(key));
   if (!final) return record;
   await freeSlot(deps, key);

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { violationsFromZod } from './domain/violations.js';
 import { InvalidInputError } from './errors.js';
 import { logger } from './logger.js';
+import { metrics } from './metrics.js';
 
 /** Validates the event against the task's contract; a mismatch is a typed InvalidInputError naming the fields. */
 const parseInput = <S extends z.ZodType>(schema: S): MiddlewareObj<unknown> => ({
@@ -19,6 +20,14 @@ const parseInput = <S extends z.ZodType>(schema: S): MiddlewareObj<unknown> => (
     request.event = parsed.data;
   },
 });
+
+/** Publishes what the invocation recorded; unlike logMetrics, stays quiet when it recorded nothing. */
+const flushMetrics = (): MiddlewareObj<unknown> => {
+  const flush = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
+};
 
 const CORRELATION_KEYS = ['recoveryPointArn', 'destinationVaultArn', 'executionArn', 'copyJobId'] as const;
 
@@ -37,16 +46,16 @@ const correlate = (): MiddlewareObj<unknown> => ({
 });
 
 /**
- * A Lambda handler: logger context (reset per invocation), input validated by `schema` (omit it when the
- * function validates its input itself), correlation keys, then `run`.
+ * A Lambda handler: logger context (reset per invocation), metrics flushed after it, input validated by
+ * `schema` (omit it when the function validates its input itself), correlation keys, then `run`.
  */
 export function lambdaHandler<S extends z.ZodType, R>(
   schema: S | undefined,
   run: (input: z.infer<S>, context: Context) => Promise<R>,
 ) {
-  const handler = middy(async (event: unknown, context: Context) => run(event as z.infer<S>, context)).use(
-    injectLambdaContext(logger, { resetKeys: true }),
-  );
+  const handler = middy(async (event: unknown, context: Context) => run(event as z.infer<S>, context))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(flushMetrics());
   if (schema) handler.use(parseInput(schema));
   return handler.use(correlate());
 }

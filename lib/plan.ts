@@ -6,6 +6,7 @@ import { type CopyRequest, findRecoveryPointArn } from './domain/event.js';
 import type { LedgerError } from './domain/ledger-record.js';
 import { type CopyPlan, type CopyPolicy, planCopies } from './domain/policy.js';
 import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
+import { count, Metric } from './metrics.js';
 
 export interface PlanDependencies {
   ledger: CopyLedger;
@@ -57,5 +58,6 @@ export async function recordRejection(
 ): Promise<string> {
   const key = findRecoveryPointArn(input) ?? rejectedInputKey(input);
   await ledger.recordPlan(key, 'REJECTED', { executionArn, lastError: error });
+  count(Metric.InputsRejected);
   return key;
 }

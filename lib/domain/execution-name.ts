@@ -10,5 +10,5 @@ export const RECONCILE_EXECUTION_PREFIX = 'reconcile-';
  * [0-9A-Za-z_-].
  */
 export function reconcileExecutionName(recoveryPointArn: string): string {
-  return `${RECONCILE_EXECUTION_PREFIX}${Math.random().toString(36).slice(2)}${createHash('sha256').update(recoveryPointArn).digest('hex')}`;
+  return `${RECONCILE_EXECUTION_PREFIX}${createHash('sha256').update(recoveryPointArn).digest('hex')}`;
 }

@@ -131,6 +131,8 @@ export const PlannedCopySchema = z.object({
   resourceType: z.string(),
   isParent: z.boolean(),
   rule: z.string(),
+  /** When the source backup finished (ISO-8601), for the backup-to-copy latency metric. */
+  sourceCompletionDate: z.string().optional(),
 });
 
 export type PlannedCopy = z.infer<typeof PlannedCopySchema>;
@@ -232,6 +234,7 @@ export function planCopies(
       resourceType: recoveryPoint.resourceType,
       isParent: recoveryPoint.isParent,
       rule,
+      ...(recoveryPoint.completionDate ? { sourceCompletionDate: recoveryPoint.completionDate } : {}),
       ...lifecycle,
     };
   });

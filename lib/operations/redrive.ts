@@ -302,10 +302,10 @@ async function restart(
     await deps.sfn.send(
       new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: execution.input }),
     );
-    return { action: 'restarted', detail: `${why}: started anew as ${name}` };
+    return { action: 'restarted', detail: `started anew as ${name} (${why})` };
   } catch (error) {
     if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    return { action: 'skipped', detail: `${why}: already started anew as ${name}` };
+    return { action: 'skipped', detail: `already started anew as ${name} (${why})` };
   }
 }
 

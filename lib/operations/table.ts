@@ -10,10 +10,7 @@ export interface Column<T> {
 /** A plain-text table: a header row, then one row per item, columns padded to their widest cell. */
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
   const cells = rows.map((row) =>
-    columns.map((column) => {
-      const value = column.value(row);
-      return fit(String(value), column.maxWidth);
-    }),
+    columns.map((column) => truncate(String(column.value(row)), column.maxWidth)),
   );
   const widths = columns.map((column, i) =>
     Math.max(column.header.length, ...cells.map((row) => row[i]?.length ?? 0)),
@@ -29,7 +26,7 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
   return [line(columns.map((column) => column.header)), ...cells.map(line)].join('\n');
 }
 
-function fit(text: string, maxWidth: number | undefined): string {
+function truncate(text: string, maxWidth: number | undefined): string {
   const flat = text.replace(/\s+/g, ' ');
   return maxWidth !== undefined && flat.length > maxWidth ? `${flat.slice(0, maxWidth - 1)}…` : flat;
 }

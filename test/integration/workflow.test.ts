@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
+import { Metric, metrics } from '../../lib/metrics.js';
 import type { BackupEmulatorOptions } from '../support/backup-emulator.js';
 import {
   backupJobCompleted,
@@ -148,5 +149,19 @@ describe('the copy workflow, end to end', () => {
       status: 'FAILED',
       lastError: { name: 'InvalidRequestException' },
     });
+  });
+
+  it('records copies started and completed, and how long the copy took, as metrics', async () => {
+    const s = await startStack(policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }]));
+    const recorded = vi.spyOn(metrics, 'addMetric');
+    await run(s, backupJobCompleted());
+    const names = recorded.mock.calls.map(([name]) => name);
+    recorded.mockRestore();
+
+    expect(names.filter((name) => name === Metric.CopiesStarted)).toHaveLength(2);
+    expect(names.filter((name) => name === Metric.CopiesCompleted)).toHaveLength(2);
+    expect(names).toContain(Metric.CopyDuration);
+    expect(names).toContain(Metric.BackupToCopyStart);
+    expect(names).not.toContain(Metric.CopiesFailed);
   });
 });
