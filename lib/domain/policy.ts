@@ -54,7 +54,8 @@ export type CopyPolicy = z.infer<typeof CopyPolicySchema>;
 export type CopyRule = z.infer<typeof RuleSchema>;
 export type Destination = z.infer<typeof DestinationSchema>;
 
-/** A resource type whose cold and archive settings are all honoured, to check explicit lifecycles at load time. */
+/** A resource type whose cold storage settings are honoured: explicit lifecycles of rules matching any type
+ *  are checked as if for it at load time. */
 const STRICTEST_RESOURCE_TYPE = 'EFS';
 
 function checkRule(rule: CopyRule, index: number, scope: ArnScope): RuleViolation[] {
@@ -74,11 +75,18 @@ function checkRule(rule: CopyRule, index: number, scope: ArnScope): RuleViolatio
     violations.push(...checkArn(`${field}.vaultArn`, destination.vaultArn, 'backupVault', scope));
     violations.push(...checkArn(`${field}.iamRoleArn`, destination.iamRoleArn, 'iamRole', scope));
     if (destination.lifecycle && destination.lifecycle !== 'inherit') {
-      try {
-        validateLifecycle(destination.lifecycle, STRICTEST_RESOURCE_TYPE, `${field}.lifecycle`);
-      } catch (error) {
-        if (!(error instanceof InvalidLifecycleError)) throw error;
-        violations.push(...error.violations);
+      const lifecycle = destination.lifecycle;
+      // The first resource type the rule can match that refuses the lifecycle is enough to name the problem.
+      for (const resourceType of rule.match.resourceTypes ?? [STRICTEST_RESOURCE_TYPE]) {
+        try {
+          validateLifecycle(lifecycle, resourceType, `${field}.lifecycle`);
+        } catch (error) {
+          if (!(error instanceof InvalidLifecycleError)) throw error;
+          violations.push(
+            ...error.violations.map((v) => ({ ...v, rule: `${v.rule} (for ${resourceType})` })),
+          );
+          break;
+        }
       }
     }
   });

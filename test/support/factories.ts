@@ -10,8 +10,11 @@ export const DR_ISOLATED = `arn:aws:backup:us-west-2:${DR_ACCOUNT}:backup-vault:
 
 type Destination = CopyPolicy['rules'][number]['destinations'][number];
 
-/** A policy copying vault `primary` to the given destinations (default: DR_WEST, keep 35 days). */
-export function policyFor(destinations: Partial<Destination>[] = [{}]): CopyPolicy {
+/** A policy copying vault `primary` (narrowed by `match`) to the given destinations (default: DR_WEST, 35 days). */
+export function policyFor(
+  destinations: Partial<Destination>[] = [{}],
+  match: Partial<CopyPolicy['rules'][number]['match']> = {},
+): CopyPolicy {
   return parseCopyPolicy({
     version: 1,
     allowed: {
@@ -22,7 +25,7 @@ export function policyFor(destinations: Partial<Destination>[] = [{}]): CopyPoli
     rules: [
       {
         name: 'primary-to-dr',
-        match: { sourceVaults: ['primary'] },
+        match: { sourceVaults: ['primary'], ...match },
         destinations: destinations.map((d) => ({
           vaultArn: DR_WEST,
           iamRoleArn: COPY_ROLE,

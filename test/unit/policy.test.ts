@@ -245,6 +245,33 @@ describe('parseCopyPolicy: refusals name the field by path', () => {
   });
 });
 
+describe('parseCopyPolicy: lifecycles are checked for the resource types a rule matches', () => {
+  const coldThenSoonDeleted = { MoveToColdStorageAfterDays: 30, DeleteAfterDays: 60 };
+
+  it('accepts a cold setting that only types without cold storage would see (AWS ignores it there)', () => {
+    const doc = policyDoc([
+      rule('r', [destination(DR_WEST, coldThenSoonDeleted)], { resourceTypes: ['RDS', 'S3'] }),
+    ]);
+    expect(() => parseCopyPolicy(doc)).not.toThrow();
+  });
+
+  it('refuses it once the rule also matches a type with cold storage, naming that type', () => {
+    const doc = policyDoc([
+      rule('r', [destination(DR_WEST, coldThenSoonDeleted)], { resourceTypes: ['RDS', 'EFS'] }),
+    ]);
+    expect(ruleAt(policyRefusal(doc), 'rules[0].destinations[0].lifecycle.DeleteAfterDays')).toContain(
+      '(for EFS)',
+    );
+  });
+
+  it('checks a rule matching any resource type as if for one with cold storage', () => {
+    const doc = policyDoc([rule('r', [destination(DR_WEST, coldThenSoonDeleted)])]);
+    expect(ruleAt(policyRefusal(doc), 'rules[0].destinations[0].lifecycle.DeleteAfterDays')).toContain(
+      '+ 90',
+    );
+  });
+});
+
 describe('parseCopyPolicy: lifecycles are checked at load time', () => {
   const at = 'rules[0].destinations[0].lifecycle';
   it.each([
