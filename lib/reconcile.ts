@@ -9,6 +9,7 @@ import { type CopyPolicy, ruleMatches } from './domain/policy.js';
 import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
 import { ConfigurationError, RecoveryPointNotCopyableError } from './errors.js';
 import { logger } from './logger.js';
+import { count, Metric } from './metrics.js';
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
@@ -87,7 +88,7 @@ export interface ReconcileResult {
    * execution still runs is answered with it (same name and input) and lists it too; there is still one.
    */
   started: { recoveryPointArn: string; executionArn: string }[];
-  /** Matched, unrecorded, but the execution of that name already exists (an earlier or concurrent run). */
+  /** Matched, unrecorded, but an execution of that name has already ended: one a run before this started. */
   alreadyStarted: number;
   /** Listed but not matched: unfinished, inside the grace period, not copyable, or no rule wants it. */
   skipped: number;
@@ -191,10 +192,11 @@ export async function reconcile(
         };
         if (started) {
           result.started.push({ recoveryPointArn, executionArn });
+          count(Metric.RecoveryPointsReconciled);
           logger.warn('reconciler found a recovery point no execution recorded; started one', keys);
         } else {
           result.alreadyStarted++;
-          // Normal right after a concurrent run; an hour on, that execution failed before planning: re-drive it.
+          // Ended without a plan item: it failed before planning (re-drive it), or finished while we looked.
           logger.warn('recovery point still unrecorded; its reconciler execution already exists', keys);
         }
       }

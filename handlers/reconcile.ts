@@ -1,0 +1,16 @@
+import { lambdaHandler } from '../lib/handler.js';
+import { type ReconcileSettings, reconcile, reconcileSettings } from '../lib/reconcile.js';
+import { type Runtime, runtime } from '../lib/runtime.js';
+
+/** Target of the reconcile schedule: starts an execution for each recent recovery point none recorded. */
+export const createHandler = (deps: () => Runtime, settings: () => ReconcileSettings = reconcileSettings) =>
+  lambdaHandler(undefined, async () => {
+    const { backup, ledger, sfn, config } = deps();
+    const { stateMachineArn, ...options } = settings();
+    return reconcile(
+      { backup, ledger, sfn, policy: config.policy, stateMachineArn, now: new Date() },
+      options,
+    );
+  });
+
+export const handler = createHandler(runtime);

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { BackupClient } from '@aws-sdk/client-backup';
+import type { Context } from 'aws-lambda';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createHandler } from '../../handlers/reconcile.js';
+import { reconcileExecutionName } from '../../lib/domain/execution-name.js';
+import type { CopyPolicy } from '../../lib/domain/policy.js';
+import { ConfigurationError } from '../../lib/errors.js';
+import { loadReconcileSettings, type ReconcileResult, reconcile } from '../../lib/reconcile.js';
+import { createRuntime } from '../../lib/runtime.js';
+import type { BackupEmulatorOptions, RecoveryPoint } from '../support/backup-emulator.js';
+import { DUMMY_CREDENTIALS } from '../support/dynamodb-local.js';
+import { backupJobCompleted, DR_WEST, policyFor, recoveryPointArn } from '../support/factories.js';
+import { LocalStack } from '../support/local-stack.js';
+
+const WINDOW = { lookbackHours: 24, graceMinutes: 15 };
+const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:copy-recovery-point';
+
+let stack: LocalStack | undefined;
+const clients: { destroy(): void }[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy();
+  await stack?.close();
+  stack = undefined;
+});
+
+async function startStack(policy: CopyPolicy = policyFor(), emulator: BackupEmulatorOptions = {}) {
+  stack = await LocalStack.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint'), emulator });
+  return stack;
+}
+
+/** A Backup client of our own against the stack's emulator (the stack's runtime is private). */
+function backupClientFor(s: LocalStack): BackupClient {
+  const client = new BackupClient({
+    region: 'us-east-1',
+    credentials: DUMMY_CREDENTIALS,
+    endpoint: s.emulator.endpoint,
+    maxAttempts: 1,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** One reconciler run over the stack, as the scheduled function would run it now. */
+function reconcilerFor(s: LocalStack, policy: CopyPolicy = policyFor(), pageSize?: number) {
+  const backup = backupClientFor(s);
+  return () =>
+    reconcile(
+      {
+        backup,
+        ledger: s.ledger,
+        sfn: s.sfn,
+        policy,
+        stateMachineArn: s.stepFunctions.stateMachineArn,
+        now: new Date(),
+      },
+      { ...WINDOW, ...(pageSize ? { pageSize } : {}) },
+    );
+}
+
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+
+/** A recovery point in `primary` whose backup began 10 minutes before it completed; its event is never sent. */
+function seedFinished(s: LocalStack, completedMinutesAgo = 30, overrides: Partial<RecoveryPoint> = {}) {
+  return s.emulator.seedRecoveryPoint({
+    RecoveryPointArn: recoveryPointArn(),
+    BackupVaultName: 'primary',
+    CreationDate: minutesAgo(completedMinutesAgo + 10),
+    CompletionDate: minutesAgo(completedMinutesAgo),
+    ...overrides,
+  }).RecoveryPointArn;
+}
+
+/** The policy's one rule, reading from `sourceVaults` and matching only `resourceTypes` if given. */
+function policyMatching(match: CopyPolicy['rules'][number]['match']): CopyPolicy {
+  const policy = policyFor();
+  return { ...policy, rules: policy.rules.map((rule) => ({ ...rule, match })) };
+}
+
+const lambdaContext = {
+  functionName: 'reconcile',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:reconcile',
+  memoryLimitInMB: '256',
+  awsRequestId: randomUUID(),
+  getRemainingTimeInMillis: () => 30_000,
+} as Context;
+
+const scheduledEvent = {
+  version: '0',
+  id: randomUUID(),
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '111111111111',
+  time: new Date().toISOString(),
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:111111111111:rule/reconcile'],
+  detail: {},
+};
+
+/** How many times a run accounted for a recovery point it matched. */
+const accounted = (result: ReconcileResult) =>
+  result.alreadyRecorded + result.started.length + result.alreadyStarted;
+
+describe('the reconciler, through the real state machine', () => {
+  it('finds the recovery point of a dropped event, copies it once, and starts nothing the next hour', async () => {
+    const s = await startStack();
+    const arn = seedFinished(s, 30);
+    // The reconciler takes no copy slot: it only starts executions.
+    const config = { ledgerTable: s.ledger.tableName, policy: policyFor(), copySlots: 0, copySlotLeaseMs: 0 };
+    const runtime = createRuntime(config, { backup: backupClientFor(s), documents: s.documents, sfn: s.sfn });
+    const handler = createHandler(
+      () => runtime,
+      () => ({ stateMachineArn: s.stepFunctions.stateMachineArn, ...WINDOW }),
+    );
+
+    const first = (await handler(scheduledEvent, lambdaContext)) as ReconcileResult;
+    expect(first).toMatchObject({
+      scanned: 1,
+      matched: 1,
+      alreadyRecorded: 0,
+      alreadyStarted: 0,
+      skipped: 0,
+    });
+    expect(first.started).toEqual([{ recoveryPointArn: arn, executionArn: expect.any(String) }]);
+
+    await s.settle();
+    expect(s.deliveryErrors).toEqual([]);
+    const report = await s.report();
+    expect(report.executions).toEqual([
+      expect.objectContaining({
+        arn: first.started[0]?.executionArn,
+        name: reconcileExecutionName(arn),
+        status: 'SUCCEEDED',
+      }),
+    ]);
+    expect(report.copyJobs).toEqual([
+      expect.objectContaining({ recoveryPointArn: arn, destinationVaultArn: DR_WEST, state: 'COMPLETED' }),
+    ]);
+    expect(report.ledger).toEqual([
+      expect.objectContaining({ recoveryPointArn: arn, destinationVaultArn: '*', status: 'PLANNED' }),
+      expect.objectContaining({
+        recoveryPointArn: arn,
+        destinationVaultArn: DR_WEST,
+        status: 'COMPLETED',
+        copyJobId: report.copyJobs[0]?.copyJobId,
+        executionArn: first.started[0]?.executionArn,
+      }),
+    ]);
+
+    const second = (await handler(scheduledEvent, lambdaContext)) as ReconcileResult;
+    expect(second).toMatchObject({ matched: 1, alreadyRecorded: 1, started: [], alreadyStarted: 0 });
+    await s.settle();
+    expect(s.stepFunctions.executions()).toHaveLength(1);
+    expect(s.emulator.copyJobs()).toHaveLength(1);
+  });
+
+  it('starts one execution and one copy job when two runs reconcile the same recovery point at once', async () => {
+    const s = await startStack();
+    const arn = seedFinished(s, 30);
+    const reconcileNow = reconcilerFor(s);
+
+    const runs = await Promise.all([reconcileNow(), reconcileNow()]);
+    await s.settle();
+
+    const report = await s.report();
+    expect(report.executions).toEqual([
+      expect.objectContaining({ name: reconcileExecutionName(arn), status: 'SUCCEEDED' }),
+    ]);
+    expect(report.copyJobs).toEqual([expect.objectContaining({ recoveryPointArn: arn, state: 'COMPLETED' })]);
+    expect(runs.map(accounted)).toEqual([1, 1]);
+    // Step Functions answers a same-name, same-input request for a running execution with that execution.
+    const reported = new Set(runs.flatMap((run) => run.started.map((started) => started.executionArn)));
+    expect([...reported]).toEqual([report.executions[0]?.arn]);
+    expect((await reconcileNow()).alreadyRecorded).toBe(1);
+  });
+
+  it('does not start a second execution for a recovery point whose reconciled execution failed before planning', async () => {
+    const s = await startStack();
+    const arn = seedFinished(s, 30);
+    // More than PlanCopies retries: the execution fails without writing the plan item.
+    s.emulator.injectFault({
+      operation: 'DescribeRecoveryPoint',
+      error: 'ServiceUnavailableException',
+      count: 50,
+    });
+    const reconcileNow = reconcilerFor(s);
+
+    expect((await reconcileNow()).started).toHaveLength(1);
+    await s.settle();
+    const [failed] = s.stepFunctions.executions();
+    expect(failed).toMatchObject({
+      name: reconcileExecutionName(arn),
+      status: 'FAILED',
+      error: 'ServiceUnavailableException',
+    });
+    expect(await s.ledger.scan()).toEqual([]);
+
+    const later = await reconcileNow();
+    expect(later).toMatchObject({ matched: 1, alreadyRecorded: 0, started: [], alreadyStarted: 1 });
+    await s.settle();
+    expect(s.stepFunctions.executions().map((execution) => execution.arn)).toEqual([failed?.arn]);
+    expect(s.emulator.copyJobs()).toEqual([]);
+  });
+
+  it('leaves alone recovery points that are recorded, too young, too old, elsewhere, unfinished or unmatched', async () => {
+    const policy = policyMatching({ sourceVaults: ['primary'], resourceTypes: ['EBS'] });
+    const s = await startStack(policy);
+    const lost = seedFinished(s, 30);
+    const delivered = seedFinished(s, 30);
+    await s.deliver(backupJobCompleted(delivered));
+    await s.settle();
+    const ignored = [
+      seedFinished(s, 5, { CreationDate: minutesAgo(20) }), // finished inside the grace period: its event may come
+      seedFinished(s, 24 * 60 + 30), // created before the lookback window
+      seedFinished(s, 30, { BackupVaultName: 'other' }), // a vault no rule names
+      seedFinished(s, 30, { Status: 'PARTIAL' }),
+      seedFinished(s, 30, { Status: 'CREATING', CompletionDate: undefined }),
+      seedFinished(s, 30, { ResourceType: 'EFS' }), // the rule copies EBS only
+    ];
+
+    const result = await reconcilerFor(s, policy)();
+    await s.settle();
+
+    // Listed: lost, delivered, the young one, PARTIAL, CREATING and EFS; not the old one or the other vault's.
+    expect(result).toMatchObject({
+      scanned: 6,
+      matched: 2,
+      alreadyRecorded: 1,
+      alreadyStarted: 0,
+      skipped: 4,
+    });
+    expect(result.started.map((started) => started.recoveryPointArn)).toEqual([lost]);
+    const report = await s.report();
+    expect(report.executions).toHaveLength(2);
+    expect(report.copyJobs.map((job) => job.recoveryPointArn).sort()).toEqual([lost, delivered].sort());
+    const recorded = new Set(report.ledger.map((item) => item.recoveryPointArn));
+    expect(ignored.filter((arn) => recorded.has(arn))).toEqual([]);
+  });
+
+  it.each([
+    ['the default page size', { defaultPageSize: 2 }, undefined],
+    ['a small MaxResults', {}, 2],
+  ] as const)('reconciles every recovery point across pages (%s)', async (_case, emulator, pageSize) => {
+    const s = await startStack(policyFor(), emulator);
+    const arns = Array.from({ length: 5 }, (_, i) => seedFinished(s, 30 + i));
+
+    const result = await reconcilerFor(s, policyFor(), pageSize)();
+    await s.settle();
+
+    expect(s.emulator.calls.operations.ListRecoveryPointsByBackupVault).toBe(3);
+    expect(result.started.map((started) => started.recoveryPointArn).sort()).toEqual([...arns].sort());
+    const report = await s.report();
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.copyJobs.map((job) => job.recoveryPointArn).sort()).toEqual([...arns].sort());
+    expect(report.copyJobs.every((job) => job.state === 'COMPLETED')).toBe(true);
+  });
+
+  it('reconciles the other source vaults when one cannot be listed, then fails the run naming it', async () => {
+    const policy = policyMatching({ sourceVaults: ['primary', 'secondary'] });
+    const s = await startStack(policy);
+    const lost = seedFinished(s, 30, { BackupVaultName: 'secondary' });
+    s.emulator.injectFault({
+      operation: 'ListRecoveryPointsByBackupVault',
+      error: 'ServiceUnavailableException',
+    });
+
+    await expect(reconcilerFor(s, policy)()).rejects.toThrow(/vault\(s\) primary failed/);
+    await s.settle();
+
+    expect(s.emulator.copyJobs().map((job) => job.request.RecoveryPointArn)).toEqual([lost]);
+  });
+});
+
+describe('loadReconcileSettings', () => {
+  it('reads the state machine and defaults to a 24-hour lookback and a 15-minute grace period', () => {
+    expect(loadReconcileSettings({ STATE_MACHINE_ARN })).toEqual({
+      stateMachineArn: STATE_MACHINE_ARN,
+      lookbackHours: 24,
+      graceMinutes: 15,
+    });
+  });
+
+  it('reads the window from the environment', () => {
+    const env = { STATE_MACHINE_ARN, RECONCILE_LOOKBACK_HOURS: '72', RECONCILE_GRACE_MINUTES: '0' };
+    expect(loadReconcileSettings(env)).toMatchObject({ lookbackHours: 72, graceMinutes: 0 });
+  });
+
+  it.each([
+    ['STATE_MACHINE_ARN', {}],
+    ['STATE_MACHINE_ARN', { STATE_MACHINE_ARN: 'copy-recovery-point' }],
+    ['RECONCILE_LOOKBACK_HOURS', { STATE_MACHINE_ARN, RECONCILE_LOOKBACK_HOURS: 'a day' }],
+    ['RECONCILE_LOOKBACK_HOURS', { STATE_MACHINE_ARN, RECONCILE_LOOKBACK_HOURS: '0' }],
+    ['RECONCILE_GRACE_MINUTES', { STATE_MACHINE_ARN, RECONCILE_GRACE_MINUTES: '-5' }],
+    [
+      'RECONCILE_GRACE_MINUTES',
+      { STATE_MACHINE_ARN, RECONCILE_LOOKBACK_HOURS: '1', RECONCILE_GRACE_MINUTES: '60' },
+    ],
+  ])('refuses a bad %s, naming it', (variable, env) => {
+    expect(() => loadReconcileSettings(env)).toThrow(ConfigurationError);
+    expect(() => loadReconcileSettings(env)).toThrow(variable);
+  });
+});
