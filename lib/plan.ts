@@ -6,6 +6,7 @@ import { type CopyRequest, findRecoveryPointArn } from './domain/event.js';
 import type { LedgerError } from './domain/ledger-record.js';
 import { type CopyPlan, type CopyPolicy, planCopies } from './domain/policy.js';
 import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
+import { errorSummary, RejectionError } from './errors.js';
 import { count, Metric } from './metrics.js';
 
 export interface PlanDependencies {
@@ -28,7 +29,16 @@ export async function planRecoveryPoint(
     deps.backup,
     request.sourceBackupVaultName,
     request.recoveryPointArn,
-  );
+  ).catch(async (error: unknown) => {
+    // Retryable or not, the plan item says why this execution is stuck (a re-drive retries the plan).
+    if (!(error instanceof RejectionError)) {
+      await deps.ledger.recordPlan(request.recoveryPointArn, 'FAILED', {
+        executionArn,
+        lastError: errorSummary(error),
+      });
+    }
+    throw error;
+  });
   checkCopyable(recoveryPoint);
   const plan = planCopies(deps.policy, recoveryPoint, request.destinations);
   await deps.ledger.recordPlan(recoveryPoint.recoveryPointArn, 'PLANNED', {

@@ -3,12 +3,17 @@ import {
   type CopyJob,
   DescribeCopyJobCommand,
   DescribeRecoveryPointCommand,
+  ResourceNotFoundException,
   LimitExceededException as SdkLimitExceededException,
   ServiceUnavailableException as SdkServiceUnavailableException,
   StartCopyJobCommand,
 } from '@aws-sdk/client-backup';
 import type { RecoveryPoint } from '../domain/recovery-point.js';
-import { LimitExceededException, ServiceUnavailableException } from '../errors.js';
+import {
+  LimitExceededException,
+  RecoveryPointNotCopyableError,
+  ServiceUnavailableException,
+} from '../errors.js';
 
 /** Re-raises the two retryable AWS Backup answers as our classes, whose names the state machine retries on. */
 async function call<T>(request: () => Promise<T>): Promise<T> {
@@ -33,7 +38,20 @@ export async function describeRecoveryPoint(
         RecoveryPointArn: recoveryPointArn,
       }),
     ),
-  );
+  ).catch((error: unknown) => {
+    // A recovery point that is not there (deleted, expired, or a typo in manual input) will never be copied.
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    throw new RecoveryPointNotCopyableError(
+      [
+        {
+          field: 'recoveryPointArn',
+          value: recoveryPointArn,
+          rule: `is not in vault ${sourceBackupVaultName}`,
+        },
+      ],
+      'recovery point not found',
+    );
+  });
   const lifecycle = out.Lifecycle
     ? Object.fromEntries(Object.entries(out.Lifecycle).filter(([, value]) => value !== undefined))
     : undefined;

@@ -2,8 +2,8 @@ import type { Lifecycle } from './lifecycle.js';
 
 /** Copy status, per (recovery point, destination). */
 export type CopyStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED';
-/** Plan status, per recovery point (the item whose destination is PLAN_KEY). */
-export type PlanStatus = 'PLANNED' | 'REJECTED';
+/** Plan status, per recovery point (the item whose destination is PLAN_KEY); FAILED: the lookup failed. */
+export type PlanStatus = 'PLANNED' | 'REJECTED' | 'FAILED';
 export type LedgerStatus = CopyStatus | PlanStatus;
 
 /** Destination key of the per-recovery-point item that says what was planned or why it was refused. */

@@ -164,4 +164,41 @@ describe('the copy workflow, end to end', () => {
     expect(names).toContain(Metric.BackupToCopyStart);
     expect(names).not.toContain(Metric.CopiesFailed);
   });
+
+  it('rejects a recovery point that is not in its vault (deleted, or a typo in manual input)', async () => {
+    const s = await startStack();
+    const input = manualInput(recoveryPointArn());
+    await s.deliver(input);
+    await s.settle();
+    const report = await s.report();
+
+    expect(report.executions[0]).toMatchObject({ status: 'FAILED', error: 'InputRejected' });
+    expect(report.ledger).toEqual([
+      expect.objectContaining({
+        destinationVaultArn: '*',
+        status: 'REJECTED',
+        lastError: expect.objectContaining({ name: 'RecoveryPointNotCopyableError' }),
+      }),
+    ]);
+  });
+
+  it('records why planning failed when AWS Backup denies the lookup, and leaves it to a re-drive', async () => {
+    const s = await startStack();
+    s.emulator.injectFault({
+      operation: 'DescribeRecoveryPoint',
+      error: 'AccessDeniedException',
+      status: 403,
+      count: 1,
+    });
+    const report = await run(s, backupJobCompleted());
+
+    expect(report.executions[0]).toMatchObject({ status: 'FAILED', error: 'AccessDeniedException' });
+    expect(report.ledger).toEqual([
+      expect.objectContaining({
+        destinationVaultArn: '*',
+        status: 'FAILED',
+        lastError: expect.objectContaining({ name: 'AccessDeniedException' }),
+      }),
+    ]);
+  });
 });

@@ -63,11 +63,24 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
   };
 }
 
+/** serverless.yml's `resources`, following `${file(...)}` entries to the files they name. */
+function templateResources(): Record<string, { Properties: Record<string, unknown> }> {
+  const root = new URL('../../', import.meta.url);
+  const load = (file: string) => parse(readFileSync(new URL(file, root), 'utf8'));
+  const { resources } = load('serverless.yml');
+  const parts = (Array.isArray(resources) ? resources : [resources]).map((part: unknown) => {
+    const included = typeof part === 'string' ? /^\$\{file\((.+)\)\}$/.exec(part)?.[1] : undefined;
+    return included ? load(included) : part;
+  });
+  return Object.assign({}, ...parts.map((part: { Resources?: object }) => part.Resources ?? {}));
+}
+
 /** The ledger table exactly as serverless.yml declares it, under another name. */
 export function ledgerTableDefinition(tableName: string): CreateTableCommandInput {
-  const template = parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8'));
+  const table = templateResources().LedgerTable;
+  if (!table) throw new Error('serverless.yml declares no LedgerTable resource');
   const { AttributeDefinitions, KeySchema, BillingMode } =
-    template.resources.Resources.LedgerTable.Properties;
+    table.Properties as unknown as CreateTableCommandInput;
   return { TableName: tableName, AttributeDefinitions, KeySchema, BillingMode };
 }
 
