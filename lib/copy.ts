@@ -211,7 +211,8 @@ export async function settleCopy(
   outcome: JobOutcome,
 ): Promise<LedgerRecord | undefined> {
   let record = await deps.ledger.get(key);
-  if (record?.status === 'PENDING' && record.copyJobId === undefined) {
+  // While PENDING, a copyJobId on the item is an earlier attempt's: this event may be the new attempt's job.
+  if (record?.status === 'PENDING') {
     // The event beat the copy task's markRunning: leave the outcome for it, unless it got there meanwhile.
     if (await deps.ledger.noteJobOutcome(key, outcome)) return record;
     record = await deps.ledger.get(key);

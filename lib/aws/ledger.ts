@@ -99,11 +99,11 @@ export class CopyLedger {
 
   /**
    * Keeps a copy job's end seen before the job id was on the item (the event beat markRunning), so the
-   * copy task settles it when it writes the id. False when the id is there by now: settle it instead.
+   * copy task settles it when it writes the id. False when the item has moved on: settle it instead.
    */
   async noteJobOutcome(key: CopyKey, outcome: JobOutcome): Promise<boolean> {
-    const condition = '#status = :pending AND attribute_not_exists(#copyJobId)';
-    const names = { '#status': 'status', '#copyJobId': 'copyJobId' };
+    const condition = '#status = :pending';
+    const names = { '#status': 'status' };
     return (
       (await this.update(key, { lastJobOutcome: outcome }, condition, undefined, names, {
         ':pending': 'PENDING',

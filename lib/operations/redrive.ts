@@ -95,8 +95,8 @@ export async function explainFailure(
       : ledgerRecords(deps.ledger, recoveryPointArn ?? rejectedInputKey(input)),
   ]);
   const error = execution.error ?? execution.status ?? 'UNKNOWN';
-  const cause = describeStepError({ Error: error, Cause: execution.cause });
-  const because = ledgerReason(records) ?? `${cause.name}: ${cause.message}`;
+  const cause = execution.cause && describeStepError({ Error: error, Cause: execution.cause }).message;
+  const because = ledgerReason(records) ?? (cause ? `${error}: ${cause}` : error);
   return {
     executionArn,
     name: execution.name ?? executionArn,
@@ -146,15 +146,20 @@ async function ledgerRecords(ledger: CopyLedger, recoveryPointArn: string): Prom
 }
 
 const formatError = (error: LedgerError) => `${error.name}: ${error.message}`;
+/** `dr-west` of `arn:aws:backup:us-west-2:111111111111:backup-vault:dr-west`: short enough to read in a table. */
+const vaultName = (vaultArn: string) => vaultArn.slice(vaultArn.lastIndexOf(':') + 1);
 
 function ledgerReason(records: LedgerRecord[]): string | undefined {
   const [plan, ...copies] = records;
-  if (plan?.status === 'REJECTED' && plan.lastError) return `refused: ${formatError(plan.lastError)}`;
+  if (plan && plan.status !== 'PLANNED' && plan.lastError) {
+    return `plan ${plan.status}: ${formatError(plan.lastError)}`;
+  }
   const troubled = copies.filter((copy) => copy.status !== 'COMPLETED' && copy.lastError);
   if (troubled.length > 0) {
     return troubled
       .map(
-        (copy) => `${copy.destinationVaultArn} ${copy.status}: ${formatError(copy.lastError as LedgerError)}`,
+        (copy) =>
+          `${vaultName(copy.destinationVaultArn)} ${copy.status}: ${formatError(copy.lastError as LedgerError)}`,
       )
       .join('; ');
   }
@@ -250,11 +255,15 @@ export async function redrive(
   execution: FailureExplanation,
   options: RedriveOptions = {},
 ): Promise<Outcome> {
+  // Listed as unsuccessful, described as something else: someone re-drove it since. Leave it be.
+  if (!UNSUCCESSFUL.includes(execution.status as ExecutionStatus)) {
+    return { action: 'skipped', detail: `now ${execution.status}: re-driven elsewhere since it was listed` };
+  }
   const rejected = execution.error === INPUT_REJECTED;
   if (rejected && !options.includeRejected) {
     return {
       action: 'skipped',
-      detail: 'input refused: re-driving cannot help (--include-rejected starts it anew)',
+      detail: 'input refused; --include-rejected starts it anew',
     };
   }
   const notRedrivable = execution.redriveStatus === 'NOT_REDRIVABLE';
@@ -279,14 +288,7 @@ export async function redrive(
     return { action: 'redriven', detail: `re-drive ${execution.redriveCount + 1} started` };
   } catch (error) {
     if (!(error instanceof ExecutionNotRedrivable)) throw error;
-    // Someone (another operator, the console) may have re-driven it since we listed it: leave it be.
-    const current = await deps.sfn.send(
-      new DescribeExecutionCommand({ executionArn: execution.executionArn }),
-    );
-    if (!UNSUCCESSFUL.includes(current.status as ExecutionStatus)) {
-      return { action: 'skipped', detail: `now ${current.status}: re-driven elsewhere meanwhile` };
-    }
-    return restart(deps, execution, current.redriveStatusReason ?? error.message);
+    return restart(deps, execution, error.message);
   }
 }
 

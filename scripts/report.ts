@@ -1,0 +1,116 @@
+import { parseArgs } from 'node:util';
+import { createDocumentClient } from '../lib/aws/clients.js';
+import { PLAN_KEY } from '../lib/domain/ledger-record.js';
+import { buildReport, type LedgerReport, readLedgerWindow } from '../lib/operations/report.js';
+import { type Column, formatAge, formatTable, parseTime } from '../lib/operations/table.js';
+
+const USAGE = `Usage: npm run report -- [options]
+
+Summarizes the copy ledger for a time window (items by their last update): copies by status and by
+destination, plans by status, every FAILED copy and REJECTED plan with its reason, and the copies still
+PENDING or RUNNING, oldest first (whenever they started).
+
+Options:
+  --table <name>   the ledger table (default: env LEDGER_TABLE)
+  --since <when>   ISO date or a span back from now: 90m, 24h, 7d (default 24h)
+  --until <when>   same forms (default: now)
+  --oldest <n>     how many in-progress copies to list (default 10)
+  --json           print the report as one JSON object
+  --help           this text
+
+Endpoint, region and credentials come from the AWS SDK's usual environment
+(AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local).`;
+
+const { values } = parseArgs({
+  options: {
+    table: { type: 'string' },
+    since: { type: 'string', default: '24h' },
+    until: { type: 'string' },
+    oldest: { type: 'string', default: '10' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+function usageError(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const table = values.table ?? process.env.LEDGER_TABLE;
+if (!table) usageError('--table (or env LEDGER_TABLE) is required');
+const oldest = Number(values.oldest);
+if (!(Number.isInteger(oldest) && oldest >= 0)) usageError('--oldest must be a non-negative integer');
+const now = new Date();
+let window: { since: Date; until: Date };
+try {
+  window = {
+    since: parseTime('since', values.since, now),
+    until: values.until === undefined ? now : parseTime('until', values.until, now),
+  };
+} catch (error) {
+  usageError((error as Error).message);
+}
+
+/** The part of an ARN after its last colon: the recovery point's id. */
+const resourceId = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
+const destination = (arn: string) => (arn === PLAN_KEY ? '(plan)' : arn);
+
+const listOf = <T>(rows: readonly T[], columns: Column<T>[]) =>
+  rows.length === 0 ? '  none' : formatTable(rows, columns);
+
+function formatReport(r: LedgerReport): string {
+  const statuses = Object.keys(r.copies.byStatus) as (keyof typeof r.copies.byStatus)[];
+  const sections = [
+    `Ledger ${table}: items updated ${r.since} → ${r.until}`,
+    `Copies: ${r.copies.total} (${statuses.map((s) => `${r.copies.byStatus[s]} ${s}`).join(', ')})` +
+      `\nPlans: ${r.plans.total} (${Object.entries(r.plans.byStatus)
+        .map(([status, count]) => `${count} ${status}`)
+        .join(', ')})`,
+    formatTable(r.copies.byDestination, [
+      { header: 'DESTINATION', value: (d) => d.destinationVaultArn },
+      ...statuses.map((s) => ({
+        header: s,
+        value: (d: (typeof r.copies.byDestination)[number]) => d.byStatus[s],
+      })),
+      { header: 'TOTAL', value: (d) => d.total },
+    ]),
+    `Failures (${r.failures.length})\n${listOf(r.failures, [
+      { header: 'RECOVERY POINT', value: (f) => resourceId(f.recoveryPointArn), maxWidth: 40 },
+      { header: 'DESTINATION', value: (f) => destination(f.destinationVaultArn) },
+      { header: 'STATUS', value: (f) => f.status },
+      { header: 'ATTEMPT', value: (f) => f.attempt },
+      { header: 'UPDATED', value: (f) => f.updatedAt },
+      {
+        header: 'ERROR',
+        value: (f) => (f.error ? `${f.error.name}: ${f.error.message}` : ''),
+        maxWidth: 100,
+      },
+    ])}`,
+    `Oldest in progress (${r.oldestInProgress.length})\n${listOf(r.oldestInProgress, [
+      { header: 'RECOVERY POINT', value: (c) => resourceId(c.recoveryPointArn), maxWidth: 40 },
+      { header: 'DESTINATION', value: (c) => c.destinationVaultArn },
+      { header: 'STATUS', value: (c) => c.status },
+      { header: 'ATTEMPT', value: (c) => c.attempt },
+      { header: 'COPY JOB', value: (c) => c.copyJobId ?? '' },
+      { header: 'SINCE', value: (c) => c.inProgressSince },
+      { header: 'AGE', value: (c) => formatAge(c.ageSeconds) },
+    ])}`,
+  ];
+  return sections.join('\n\n');
+}
+
+const documents = createDocumentClient();
+// Scan pages come without a total: show the running count on a terminal only.
+const scanned = process.stderr.isTTY
+  ? (count: number) => process.stderr.write(`\rscanned ${count} items`)
+  : undefined;
+const items = await readLedgerWindow(documents, table, window, scanned);
+if (scanned) process.stderr.write('\n');
+documents.destroy();
+const report = buildReport(items, { ...window, now, oldest });
+console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
