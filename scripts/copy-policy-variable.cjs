@@ -1,18 +1,60 @@
-// Serverless variable source for COPY_POLICY: runs the real policy check, so a bad policy fails
-// `serverless package`/`deploy` (and `invoke local`) with every problem listed, and returns the policy as JSON.
+// Serverless variable source for the copy policy: runs the real policy check, so a bad policy fails
+// `serverless package`/`deploy` (and `invoke local`) with every problem listed. Each property is a resolver:
+//   ${file(./scripts/copy-policy-variable.cjs):copyPolicy}       the validated policy as compact JSON
+//   ${file(./scripts/copy-policy-variable.cjs):copyRoleArns}     the distinct iamRoleArn values (for iam:PassRole)
+//   ${file(./scripts/copy-policy-variable.cjs):sourceVaultArns}  the source vaults' ARNs in the deploying
+//                                                                account and region (Fn::Join objects)
+// (osls calls a property only when the module exports an object: a function export hides every property.)
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
-module.exports = async ({ resolveConfigurationProperty }) => {
+const root = path.join(__dirname, '..');
+/** Policy file → validated policy; one check per file, however many properties are resolved. */
+const checked = new Map();
+
+async function validatedPolicy({ resolveConfigurationProperty }) {
   const file = (await resolveConfigurationProperty(['custom', 'copyPolicyFile'])) || 'copy-policy.yml';
-  const root = path.join(__dirname, '..');
-  try {
-    return execFileSync(process.execPath, ['--import', 'tsx', 'scripts/policy-check.ts', file, '--emit'], {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).trim();
-  } catch (error) {
-    throw new Error(`copy policy ${file} refused:\n${error.stderr || error.message}`);
+  if (!checked.has(file)) {
+    try {
+      const json = execFileSync(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/policy-check.ts', file, '--emit'],
+        { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      ).trim();
+      checked.set(file, JSON.parse(json));
+    } catch (error) {
+      throw new Error(`copy policy ${file} refused:\n${error.stderr || error.message}`);
+    }
   }
+  return checked.get(file);
+}
+
+const distinct = (values) => [...new Set(values)].sort();
+
+module.exports = {
+  copyPolicy: async (context) => JSON.stringify(await validatedPolicy(context)),
+
+  copyRoleArns: async (context) => {
+    const { rules } = await validatedPolicy(context);
+    return distinct(rules.flatMap((rule) => rule.destinations.map((destination) => destination.iamRoleArn)));
+  },
+
+  // Fn::Join, not Fn::Sub: a returned "${AWS::Region}" would be read as a Serverless variable.
+  sourceVaultArns: async (context) => {
+    const { rules } = await validatedPolicy(context);
+    return distinct(rules.flatMap((rule) => rule.match.sourceVaults)).map((vault) => ({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':backup:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:backup-vault:${vault}`,
+        ],
+      ],
+    }));
+  },
 };

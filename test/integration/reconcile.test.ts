@@ -176,10 +176,10 @@ describe('the reconciler, through the real state machine', () => {
     expect((await reconcileNow()).alreadyRecorded).toBe(1);
   });
 
-  it('does not start a second execution for a recovery point whose reconciled execution failed before planning', async () => {
+  it('does not start a second execution for a recovery point whose reconciled execution failed while planning', async () => {
     const s = await startStack();
     const arn = seedFinished(s, 30);
-    // More than PlanCopies retries: the execution fails without writing the plan item.
+    // More than PlanCopies retries: the execution fails, leaving a FAILED plan item for a re-drive.
     s.emulator.injectFault({
       operation: 'DescribeRecoveryPoint',
       error: 'ServiceUnavailableException',
@@ -195,10 +195,17 @@ describe('the reconciler, through the real state machine', () => {
       status: 'FAILED',
       error: 'ServiceUnavailableException',
     });
-    expect(await s.ledger.scan()).toEqual([]);
+    expect(await s.ledger.scan()).toEqual([
+      expect.objectContaining({
+        recoveryPointArn: arn,
+        destinationVaultArn: '*',
+        status: 'FAILED',
+        lastError: expect.objectContaining({ name: 'ServiceUnavailableException' }),
+      }),
+    ]);
 
     const later = await reconcileNow();
-    expect(later).toMatchObject({ matched: 1, alreadyRecorded: 0, started: [], alreadyStarted: 1 });
+    expect(later).toMatchObject({ matched: 1, alreadyRecorded: 1, started: [], alreadyStarted: 0 });
     await s.settle();
     expect(s.stepFunctions.executions().map((execution) => execution.arn)).toEqual([failed?.arn]);
     expect(s.emulator.copyJobs()).toEqual([]);

@@ -1,31 +1,25 @@
 /**
- * Packages the service with the real toolchain (`serverless package`: osls + serverless-esbuild +
- * serverless-step-functions; no AWS call) and checks the CloudFormation it would deploy.
- *
- * Each run happens in its own temporary service directory: the repository's top-level entries symlinked, and
- * serverless.yml copied (osls refuses a symlinked one). serverless-esbuild builds into `<service>/.esbuild`, so
- * runs never share (or race on, or pick up stale files from) the repository's own `.esbuild`.
+ * Packages the service with the real toolchain (`serverless package`, see test/support/serverless-package.ts)
+ * and checks the CloudFormation it would deploy. Its IAM roles and encryption are checked in iam.test.ts.
  */
-import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { matchesPattern } from '../support/event-pattern.js';
+import {
+  type Json,
+  packageService,
+  ROOT,
+  type Run,
+  readJson,
+  removeTemporaryDirs,
+  renderTemplate,
+  serverless,
+  tempDir,
+} from '../support/serverless-package.js';
 
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-const NOT_LINKED = new Set(['.git', '.esbuild', '.serverless', 'coverage', '.sim', 'serverless.yml']);
-const ENV = {
-  ...process.env,
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  SLS_DEPRECATION_DISABLE: '*',
-};
 const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -41,49 +35,6 @@ const aslValidator = createRequire(import.meta.url)('asl-validator') as (
   options?: { checkPaths: boolean; checkArn: boolean },
 ) => { isValid: boolean; errorsText: (separator?: string) => string };
 
-// biome-ignore lint/suspicious/noExplicitAny: the CloudFormation template is untyped JSON.
-type Json = Record<string, any>;
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const temporary: string[] = [];
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-}
-
-async function serviceCopy(): Promise<string> {
-  const dir = await tempDir('sls-service-');
-  for (const entry of await readdir(ROOT)) {
-    if (!NOT_LINKED.has(entry)) await symlink(join(ROOT, entry), join(dir, entry));
-  }
-  await copyFile(join(ROOT, 'serverless.yml'), join(dir, 'serverless.yml'));
-  return dir;
-}
-
-/** Runs `npx serverless <args>` in a fresh service copy; never rejects. Its TMPDIR is removed afterwards too
- *  (serverless-esbuild leaves a staging directory per function there). */
-async function serverless(args: string[]): Promise<Run> {
-  const cwd = await serviceCopy();
-  const env = { ...ENV, TMPDIR: await tempDir('sls-tmp-') };
-  return new Promise((done) => {
-    execFile(
-      'npx',
-      ['serverless', ...args],
-      { cwd, env, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        done({ code, stdout, stderr: error?.killed ? `${stderr}\n(killed: ${error.signal})` : stderr });
-      },
-    );
-  });
-}
-
-const readJson = async (path: string): Promise<Json> => JSON.parse(await readFile(path, 'utf8'));
 const sample = (name: string) => readJson(join(ROOT, 'events', name));
 const withDetail = (event: Json, detail: Json): Json => ({
   ...event,
@@ -131,18 +82,13 @@ beforeAll(async () => {
     `--param=policy=${join(badPolicyDir, 'bad-policy.yml')}`,
   ]);
 
-  packageDir = await tempDir('sls-package-');
-  const run = await serverless(['package', '--package', packageDir]);
-  if (run.code !== 0) {
-    throw new Error(`serverless package failed (exit ${run.code}):\n${run.stderr}\n${run.stdout}`);
-  }
-  template = await readJson(join(packageDir, 'cloudformation-template-update-stack.json'));
+  ({ dir: packageDir, template } = await packageService());
   resources = template.Resources;
 });
 
 afterAll(async () => {
   await badPolicyRun?.catch(() => undefined);
-  await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })));
+  await removeTemporaryDirs();
 });
 
 /** Resource names a value refers to through Ref, Fn::GetAtt or Fn::Sub (not the Sub's own variables). */
@@ -431,6 +377,76 @@ describe('the functions', () => {
       sizes[zip] = `${(size / 1024 / 1024).toFixed(2)} MiB (${size} bytes)`;
     }
     console.info('package sizes:', sizes);
+  });
+});
+
+describe('the reconciler', () => {
+  const deployment = { partition: 'aws', region: 'us-east-1', accountId: '111111111111' };
+
+  it("runs every hour and starts executions of this service's state machine", () => {
+    const rendered: Record<string, Json> = renderTemplate(template, deployment).Resources;
+    const [ruleId, rule] = ruleTargeting({ 'Fn::GetAtt': ['ReconcileLambdaFunction', 'Arn'] });
+    expect(rule.Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
+    expect(ofType('AWS::Lambda::Permission').map(([, permission]) => permission.Properties)).toContainEqual(
+      expect.objectContaining({
+        FunctionName: { 'Fn::GetAtt': ['ReconcileLambdaFunction', 'Arn'] },
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      }),
+    );
+    const [machineId] = onlyOfType('AWS::StepFunctions::StateMachine');
+    const machineArn = `arn:aws:states:us-east-1:111111111111:stateMachine:${rendered[machineId]?.Properties.StateMachineName}`;
+    expect(rendered.ReconcileLambdaFunction?.Properties.Environment.Variables.STATE_MACHINE_ARN).toBe(
+      machineArn,
+    );
+  });
+});
+
+describe('the alarms', () => {
+  const deployment = { partition: 'aws', region: 'us-east-1', accountId: '111111111111' };
+  const alarm = (id: string) => {
+    const found = resources[id];
+    expect(found?.Type, id).toBe('AWS::CloudWatch::Alarm');
+    expect(found?.Properties.AlarmActions).toEqual([{ Ref: 'AlarmTopic' }]);
+    return found?.Properties;
+  };
+
+  it('page on failed, timed-out or aborted executions of this state machine', () => {
+    const [machineId] = onlyOfType('AWS::StepFunctions::StateMachine');
+    const properties = alarm('FailedExecutionsAlarm');
+    const metrics = properties.Metrics.filter((m: Json) => m.MetricStat).map(
+      (m: Json) => m.MetricStat.Metric,
+    );
+    expect(metrics.map((m: Json) => m.MetricName).sort()).toEqual([
+      'ExecutionsAborted',
+      'ExecutionsFailed',
+      'ExecutionsTimedOut',
+    ]);
+    for (const metric of metrics) {
+      expect(metric.Dimensions).toEqual([{ Name: 'StateMachineArn', Value: { Ref: machineId } }]);
+    }
+  });
+
+  it('page on any message in the intake dead-letter queue', () => {
+    expect(alarm('IntakeDeadLetterAlarm')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['IntakeDeadLetterQueue', 'QueueName'] } }],
+      Threshold: 1,
+    });
+  });
+
+  it('page when the reconciler rescues a recovery point, on the metric the code emits', async () => {
+    const { Metric } = await import('../../lib/metrics.js');
+    expect(alarm('ReconcilerFindsAlarm')).toMatchObject({
+      Namespace: 'BackupCopyOrchestrator',
+      MetricName: Metric.RecoveryPointsReconciled,
+      Dimensions: [{ Name: 'service', Value: 'backup-copy-orchestrator' }],
+    });
+  });
+
+  it('email nobody unless alarmEmail is set', () => {
+    expect(renderTemplate(template, deployment).Resources.AlarmEmailSubscription).toBeUndefined();
   });
 });
 
