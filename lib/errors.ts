@@ -11,9 +11,16 @@ export interface RuleViolation {
   rule: string;
 }
 
+const MAX_SHOWN = 120;
+const shorten = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text);
+
 function describeValue(value: unknown): string {
-  const text = value === undefined ? 'missing' : JSON.stringify(value);
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+  return shorten(value === undefined ? 'missing' : (JSON.stringify(value) ?? String(value)));
+}
+
+/** Field paths are ours, but an unknown key is the input's own text: quote and shorten anything odd. */
+function describeField(field: string): string {
+  return /^[\w.[\]()-]+$/.test(field) && field.length <= MAX_SHOWN ? field : shorten(JSON.stringify(field));
 }
 
 /** Input that can never succeed: recorded as REJECTED and never retried. */
@@ -21,7 +28,9 @@ export abstract class RejectionError extends Error {
   readonly violations: RuleViolation[];
 
   constructor(violations: RuleViolation[], summary?: string) {
-    const details = violations.map((v) => `${v.field} (${describeValue(v.value)}) ${v.rule}`).join('; ');
+    const details = violations
+      .map((v) => `${describeField(v.field)} (${describeValue(v.value)}) ${v.rule}`)
+      .join('; ');
     super(summary ? `${summary}: ${details}` : details);
     this.violations = violations;
   }

@@ -34,6 +34,7 @@ const CORRELATION_KEYS = ['recoveryPointArn', 'destinationVaultArn', 'executionA
 /** Adds the correlation keys found at the top of the event or in its `copy`/`request` to every log line. */
 const correlate = (): MiddlewareObj<unknown> => ({
   before: (request) => {
+    if (typeof request.event !== 'object' || request.event === null) return;
     const event = request.event as Record<string, unknown>;
     const sources = [event, event.copy, event.request].filter(
       (s): s is Record<string, unknown> => typeof s === 'object' && s !== null,

@@ -57,7 +57,7 @@ function parseOrReject<T>(schema: z.ZodType<T>, input: unknown, prefix: string, 
   return parsed.data;
 }
 
-function fromEvent(input: unknown): CopyRequest {
+function fromEvent(input: unknown, scope: ArnScope): CopyRequest {
   const event = parseOrReject(EnvelopeSchema, input, '', 'not an AWS Backup event');
   const detailType = event['detail-type'];
   const detailSchema = DETAIL_TYPES[detailType];
@@ -72,6 +72,24 @@ function fromEvent(input: unknown): CopyRequest {
   }
   const origin = detailType as CopyRequest['origin'];
   const detail = parseOrReject(detailSchema, event.detail, 'detail', `${origin} event not copyable`);
+  // The envelope is the only word on the source account for ARNs without one (EBS snapshots, AMIs).
+  const outside: RuleViolation[] = [];
+  if (scope.accounts.length > 0 && !scope.accounts.includes(event.account)) {
+    outside.push({
+      field: 'account',
+      value: event.account,
+      rule: `must be an allowed account (${scope.accounts.join(', ')})`,
+    });
+  }
+  if (scope.regions.length > 0 && !scope.regions.includes(event.region)) {
+    outside.push({
+      field: 'region',
+      value: event.region,
+      rule: `must be an allowed region (${scope.regions.join(', ')})`,
+    });
+  }
+  if (outside.length > 0)
+    throw new InvalidInputError(outside, 'event from outside the allowed accounts and regions');
   // The recovery point ARN is only in resources[0]; detail has no recoveryPointArn (AWS Backup event reference).
   const [recoveryPointArn] = event.resources;
   if (recoveryPointArn === undefined) {
@@ -95,7 +113,7 @@ function fromEvent(input: unknown): CopyRequest {
  */
 export function normalizeInput(input: unknown, scope: ArnScope): CopyRequest {
   const request: CopyRequest = isEvent(input)
-    ? fromEvent(input)
+    ? fromEvent(input, scope)
     : { ...parseOrReject(ManualSchema, input, '', 'not a manual copy request'), origin: 'manual' };
   const violations: RuleViolation[] = [
     ...checkArn('recoveryPointArn', request.recoveryPointArn, 'recoveryPoint', scope),
@@ -121,7 +139,8 @@ export function findRecoveryPointArn(input: unknown): string | undefined {
     ? (input as { resources?: unknown }).resources
     : [(input as { recoveryPointArn?: unknown }).recoveryPointArn];
   const first = Array.isArray(candidate) ? candidate[0] : undefined;
-  return typeof first === 'string' && first.startsWith('arn:') && first.length <= MAX_TEXT
+  // DynamoDB limits a partition key to 2,048 bytes of UTF-8, not characters.
+  return typeof first === 'string' && first.startsWith('arn:') && Buffer.byteLength(first) <= MAX_TEXT
     ? first
     : undefined;
 }
