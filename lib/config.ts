@@ -22,25 +22,29 @@ export interface Config {
   copySlotLeaseMs: number;
 }
 
+/** Environment variables read through `schema`; a bad value throws ConfigurationError naming the variable. */
+export function parseEnvironment<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
+}
+
 /** Reads and validates the environment once, at cold start; a bad value fails loudly with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = EnvironmentSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
-  }
+  const environment = parseEnvironment(EnvironmentSchema, env);
   let document: unknown;
   try {
-    document = JSON.parse(parsed.data.COPY_POLICY);
+    document = JSON.parse(environment.COPY_POLICY);
   } catch (error) {
     throw new ConfigurationError(`COPY_POLICY: not JSON (${(error as Error).message})`);
   }
   try {
     return {
-      ledgerTable: parsed.data.LEDGER_TABLE,
+      ledgerTable: environment.LEDGER_TABLE,
       policy: parseCopyPolicy(document),
-      copySlots: parsed.data.COPY_SLOTS,
-      copySlotLeaseMs: parsed.data.COPY_SLOT_LEASE_HOURS * 3_600_000,
+      copySlots: environment.COPY_SLOTS,
+      copySlotLeaseMs: environment.COPY_SLOT_LEASE_HOURS * 3_600_000,
     };
   } catch (error) {
     if (error instanceof InvalidPolicyError) throw new ConfigurationError(`COPY_POLICY: ${error.message}`);

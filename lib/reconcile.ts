@@ -3,11 +3,12 @@ import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@
 import { z } from 'zod';
 import type { CopyLedger } from './aws/ledger.js';
 import { listRecoveryPoints } from './aws/recovery-points.js';
+import { parseEnvironment } from './config.js';
 import { reconcileExecutionName } from './domain/execution-name.js';
 import { PLAN_KEY } from './domain/ledger-record.js';
 import { type CopyPolicy, ruleMatches } from './domain/policy.js';
 import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
-import { ConfigurationError, RecoveryPointNotCopyableError } from './errors.js';
+import { RecoveryPointNotCopyableError } from './errors.js';
 import { logger } from './logger.js';
 import { count, Metric } from './metrics.js';
 
@@ -45,15 +46,11 @@ export interface ReconcileSettings extends ReconcileOptions {
 
 /** Reads the reconciler's environment (beyond lib/config.ts); a bad value fails naming its variable. */
 export function loadReconcileSettings(env: NodeJS.ProcessEnv = process.env): ReconcileSettings {
-  const parsed = SettingsSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
-  }
+  const settings = parseEnvironment(SettingsSchema, env);
   return {
-    stateMachineArn: parsed.data.STATE_MACHINE_ARN,
-    lookbackHours: parsed.data.RECONCILE_LOOKBACK_HOURS,
-    graceMinutes: parsed.data.RECONCILE_GRACE_MINUTES,
+    stateMachineArn: settings.STATE_MACHINE_ARN,
+    lookbackHours: settings.RECONCILE_LOOKBACK_HOURS,
+    graceMinutes: settings.RECONCILE_GRACE_MINUTES,
   };
 }
 

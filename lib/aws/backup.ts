@@ -3,6 +3,8 @@ import {
   type CopyJob,
   DescribeCopyJobCommand,
   DescribeRecoveryPointCommand,
+  type DescribeRecoveryPointOutput,
+  type RecoveryPointByBackupVault,
   ResourceNotFoundException,
   LimitExceededException as SdkLimitExceededException,
   ServiceUnavailableException as SdkServiceUnavailableException,
@@ -52,18 +54,29 @@ export async function describeRecoveryPoint(
       'recovery point not found',
     );
   });
+  return toRecoveryPoint(
+    { ...out, RecoveryPointArn: out.RecoveryPointArn ?? recoveryPointArn },
+    sourceBackupVaultName,
+  );
+}
+
+/** DescribeRecoveryPoint's answer or a ListRecoveryPointsByBackupVault item, as the domain's RecoveryPoint. */
+export function toRecoveryPoint(
+  out: DescribeRecoveryPointOutput | RecoveryPointByBackupVault,
+  vaultName: string,
+): RecoveryPoint {
   const lifecycle = out.Lifecycle
     ? Object.fromEntries(Object.entries(out.Lifecycle).filter(([, value]) => value !== undefined))
     : undefined;
   return {
-    recoveryPointArn: out.RecoveryPointArn ?? recoveryPointArn,
-    sourceVaultName: out.BackupVaultName ?? sourceBackupVaultName,
+    recoveryPointArn: out.RecoveryPointArn ?? '',
+    sourceVaultName: out.BackupVaultName ?? vaultName,
     sourceVaultArn: out.BackupVaultArn ?? '',
     resourceType: out.ResourceType ?? 'unknown',
     status: out.Status ?? 'unknown',
     isParent: out.IsParent ?? false,
     ...(out.ResourceArn ? { resourceArn: out.ResourceArn } : {}),
-    ...(out.StorageClass ? { storageClass: out.StorageClass } : {}),
+    ...('StorageClass' in out && out.StorageClass ? { storageClass: out.StorageClass } : {}),
     ...(lifecycle && Object.keys(lifecycle).length > 0 ? { lifecycle } : {}),
     ...(out.ParentRecoveryPointArn ? { parentRecoveryPointArn: out.ParentRecoveryPointArn } : {}),
     ...(out.CompletionDate ? { completionDate: out.CompletionDate.toISOString() } : {}),

@@ -4,7 +4,6 @@
  */
 import { BackupClient } from '@aws-sdk/client-backup';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Context } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHandler } from '../../handlers/normalize-input.js';
@@ -23,30 +22,13 @@ import {
   type HostileInput,
   hostileInput,
 } from '../support/hostile-events.js';
-import { LocalStack } from '../support/local-stack.js';
+import { LocalStack, lambdaContext } from '../support/local-stack.js';
 
 /** A refusal's message grows with the number of broken rules, never with the size of the values it quotes. */
 const MAX_SUMMARY_LENGTH = 200;
 const MAX_LENGTH_PER_VIOLATION = 500;
 /** StartExecution refuses larger input itself, before the state machine sees it. */
 const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
-/** DynamoDB's limit on a partition key: the ledger's recoveryPointArn. */
-const MAX_PARTITION_KEY_BYTES = 2048;
-
-const lambdaContext = (): Context => ({
-  functionName: 'normalizeInput',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:normalizeInput',
-  memoryLimitInMB: '256',
-  awsRequestId: 'hostile-input',
-  logGroupName: '/aws/lambda/normalizeInput',
-  logStreamName: 'local',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-});
 
 /** `message` shows `field` as is or JSON-quoted, at least its start (a long field may be cut short like a value). */
 const mentions = (message: string, field: string) =>
@@ -92,7 +74,7 @@ describe('the intake (normalizeInput) refuses hostile input', () => {
 
   /** The handler refused `hostile` with a RejectionError naming a broken field, briefly, and called nothing. */
   async function expectRefusal(hostile: HostileInput) {
-    const outcome = await normalize(hostile.input, lambdaContext()).then(
+    const outcome = await normalize(hostile.input, lambdaContext('normalizeInput')).then(
       (accepted: unknown) => ({ accepted }),
       (error: unknown) => ({ error }),
     );
@@ -115,7 +97,10 @@ describe('the intake (normalizeInput) refuses hostile input', () => {
   it.each(Object.keys(BASES))(
     'accepts the unbroken %s base, so each refusal is a mutation’s doing',
     async (base) => {
-      const request = await normalize(structuredClone(BASES[base as BaseName]), lambdaContext());
+      const request = await normalize(
+        structuredClone(BASES[base as BaseName]),
+        lambdaContext('normalizeInput'),
+      );
       expect(request).toHaveProperty('recoveryPointArn');
     },
   );

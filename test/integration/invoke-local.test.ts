@@ -2,67 +2,14 @@
  * Runs the bundled normalizeInput function through `serverless invoke local` (osls + serverless-esbuild: the
  * same CommonJS bundle that ships, with the environment serverless.yml gives it).
  *
- * Each invocation runs in its own temporary service directory (the repository's top-level entries symlinked,
- * serverless.yml copied: osls refuses a symlinked one), because serverless-esbuild builds into
- * `<service>/.esbuild` and two invocations sharing it would race. Both invocations run in parallel.
+ * Each invocation runs in its own temporary copy of the service (test/support/serverless-package.ts), because
+ * serverless-esbuild builds into `<service>/.esbuild` and two invocations sharing it would race. Both invocations
+ * run in parallel.
  */
-import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-const NOT_LINKED = new Set(['.git', '.esbuild', '.serverless', 'coverage', '.sim', 'serverless.yml']);
-const ENV = {
-  ...process.env,
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  SLS_DEPRECATION_DISABLE: '*',
-};
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const temporary: string[] = [];
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-}
-
-async function serviceCopy(): Promise<string> {
-  const dir = await tempDir('sls-invoke-');
-  for (const entry of await readdir(ROOT)) {
-    if (!NOT_LINKED.has(entry)) await symlink(join(ROOT, entry), join(dir, entry));
-  }
-  await copyFile(join(ROOT, 'serverless.yml'), join(dir, 'serverless.yml'));
-  return dir;
-}
-
-/** Runs `npx serverless <args>` in a fresh service copy, with its own TMPDIR; never rejects. */
-async function serverless(args: string[]): Promise<Run> {
-  const cwd = await serviceCopy();
-  const env = { ...ENV, TMPDIR: await tempDir('sls-tmp-') };
-  return new Promise((done) => {
-    execFile(
-      'npx',
-      ['serverless', ...args],
-      { cwd, env, timeout: 110_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        done({ code, stdout, stderr: error?.killed ? `${stderr}\n(killed: ${error.signal})` : stderr });
-      },
-    );
-  });
-}
+import { ROOT, type Run, removeTemporaryDirs, serverless } from '../support/serverless-package.js';
 
 /** The JSON object invoke local prints: from the first line that opens `{` to the last line that closes it. */
 // biome-ignore lint/suspicious/noExplicitAny: the printed result is untyped JSON.
@@ -92,9 +39,7 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(async () => {
-  await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })));
-});
+afterAll(removeTemporaryDirs);
 
 describe('serverless invoke local -f normalizeInput', () => {
   it('turns a Backup Job State Change into a copy request', () => {

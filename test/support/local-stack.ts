@@ -246,7 +246,8 @@ export class LocalStack {
   }
 }
 
-function lambdaContext(functionName: string): Context {
+/** A Lambda context like the runtime's, enough for middy and the powertools logger. */
+export function lambdaContext(functionName: string): Context {
   return {
     functionName,
     functionVersion: '$LATEST',
