@@ -75,11 +75,8 @@ const failureOf = (record: LedgerRecord) =>
 /**
  * The copy task (`.waitForTaskToken`): makes sure one copy job exists for (recovery point, destination) and
  * leaves `taskToken` to be completed when the job ends — by the Copy Job State Change event, by the
- * progress check, or right here when the ledger already knows the outcome.
- *
- * A COMPLETED copy starts nothing; a RUNNING one is waited on; a PENDING one resumes its attempt with the
- * same token (AWS returns the job if the last run got that far); a copy that FAILED in an earlier run starts
- * the next attempt, while one that FAILED in this run fails the task, so a re-drive restarts exactly it.
+ * progress check, or right here when the ledger already knows the outcome. What it does for each ledger
+ * state is `decideCopy`'s; a copy with no free copy slot queues for one instead of starting.
  */
 export async function copyToDestination(
   deps: CopyDependencies,
