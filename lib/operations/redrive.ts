@@ -120,7 +120,15 @@ function parseInput(text: string | undefined): unknown {
   }
 }
 
-/** The last state entered: the one that failed, timed out, or was running when the execution was stopped. */
+/** State kinds that fail an execution; a Succeed or Choice entered by a parallel Map iteration did not. */
+const FAILING_STATE_ENTERED = [
+  'TaskStateEntered',
+  'MapStateEntered',
+  'ParallelStateEntered',
+  'FailStateEntered',
+];
+
+/** The last state entered that can fail: the one that failed, timed out, or ran when the execution stopped. */
 async function lastStateOf(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
   const { events = [] } = await sfn.send(
     new GetExecutionHistoryCommand({
@@ -130,7 +138,8 @@ async function lastStateOf(sfn: SFNClient, executionArn: string): Promise<string
       includeExecutionData: false,
     }),
   );
-  return events.find((event) => event.stateEnteredEventDetails)?.stateEnteredEventDetails?.name;
+  return events.find((event) => FAILING_STATE_ENTERED.includes(event.type ?? ''))?.stateEnteredEventDetails
+    ?.name;
 }
 
 /** The plan item and, when planned, each destination's copy item. */
