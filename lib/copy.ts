@@ -164,14 +164,22 @@ async function freeSlot(deps: Pick<CopyDependencies, 'sfn' | 'slots'>, key: Copy
   await grantFreeSlots(deps.slots, deps.sfn);
 }
 
+/**
+ * Hands free slots to the copies waiting longest. Entries whose task is gone (timed out, execution stopped)
+ * are skipped, however many there are, so a free slot never idles while a live copy waits behind them.
+ */
 async function grantFreeSlots(slots: CopySlots, sfn: SFNClient): Promise<void> {
-  for (const entry of await slots.waiting(slots.limit)) {
-    if (!(await slots.acquire(entry.holder))) return;
-    // Lost the entry to another granter (or the waiter took a slot itself): the slot is still its own.
-    if (!(await slots.dequeue(entry))) continue;
-    const closed = await completeTasks(sfn, [entry.taskToken], { output: SLOT_GRANTED });
-    // The waiter's task is gone (timed out, execution stopped): give the slot back for the next one.
-    if (closed.length > 0) await slots.release(entry.holder);
+  for (;;) {
+    const waiting = await slots.waiting(slots.limit);
+    if (waiting.length === 0) return;
+    for (const entry of waiting) {
+      const taken = await slots.acquire(entry.holder);
+      if (taken === undefined) return;
+      // Lost the entry to another granter, or it is a stale entry of a copy that already holds its slot.
+      if (!(await slots.dequeue(entry)) || taken === 'renewed') continue;
+      const closed = await completeTasks(sfn, [entry.taskToken], { output: SLOT_GRANTED });
+      if (closed.length > 0) await slots.release(entry.holder);
+    }
   }
 }
 

@@ -45,8 +45,11 @@ export class CopySlots {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Takes (or keeps, renewing its lease) a slot for `holder`; false when all slots are held. */
-  async acquire(holder: string): Promise<boolean> {
+  /**
+   * Takes a slot for `holder` ('taken'), or renews the lease of the one it holds ('renewed'); undefined when
+   * all slots are held.
+   */
+  async acquire(holder: string): Promise<'taken' | 'renewed' | undefined> {
     const holders = await this.holders();
     if (holders === undefined) await this.create();
     await Promise.all(
@@ -55,7 +58,7 @@ export class CopySlots {
         .map(([expired, expiresAt]) => this.release(expired, expiresAt)),
     );
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: SLOTS_KEY,
@@ -63,11 +66,12 @@ export class CopySlots {
           ConditionExpression: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit',
           ExpressionAttributeNames: { '#holders': 'holders', '#holder': holder },
           ExpressionAttributeValues: { ':expiresAt': this.now() + this.leaseMs, ':limit': this.limit },
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return true;
+      return Attributes?.holders?.[holder] === undefined ? 'taken' : 'renewed';
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }

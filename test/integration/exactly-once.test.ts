@@ -1,5 +1,6 @@
 import { RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { CopySlots } from '../../lib/aws/copy-slots.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import type { BackupEmulatorOptions } from '../support/backup-emulator.js';
 import {
@@ -235,5 +236,25 @@ describe('exactly one copy per destination', () => {
     expect(report.status).toBe('SUCCEEDED');
     expect(s.emulator.calls.operations.DescribeCopyJob).toBeGreaterThanOrEqual(1);
     expectExactlyOneCopyEach(report, [DR_WEST], [event.resources[0] as string]);
+  });
+
+  it('hands a freed copy slot to a live waiter behind any number of waiters whose tasks are gone', async () => {
+    const s = await startStack({ emulator: { copyDurationMs: 50 }, copySlots: 1 });
+    // Queue entries whose tasks timed out or stopped: more than one page of the queue (the slot limit).
+    const slots = new CopySlots(s.documents, s.ledger.tableName, 1, 3_600_000);
+    for (let i = 0; i < 5; i++) await slots.enqueue(`gone-${i}`, `token-of-a-task-that-is-gone-${i}`);
+    const events = [backupJobCompleted(), backupJobCompleted()];
+    await deliverAll(s, events);
+    const report = await s.report();
+
+    expect(report.status).toBe('SUCCEEDED');
+    expectExactlyOneCopyEach(
+      report,
+      [DR_WEST],
+      events.map((e) => e.resources[0] as string),
+    );
+    // Woken by the freed slot, not by the 12-hour timeout and its DescribeCopyJob check.
+    expect(s.emulator.calls.operations.DescribeCopyJob ?? 0).toBe(0);
+    expect(await slots.waiting(10)).toEqual([]);
   });
 });
