@@ -1,0 +1,196 @@
+/**
+ * Cold start and size of each function as `serverless package` bundles it: the zip's size, and the module-init
+ * time (requiring the handler bundle in a fresh Node process, which is what Lambda's init phase does) against
+ * two floors — a bare handler, and a bundle that only imports and constructs the AWS SDK clients the function
+ * bundles.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { parse } from 'yaml';
+import { serverless } from './bench-stack.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Not linked into the packaging copy: build output that must not be shared with other runs. */
+const NOT_LINKED = new Set(['.git', '.esbuild', '.serverless', 'coverage', '.sim', 'serverless.yml']);
+const PACKAGING_ENV = {
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  SLS_DEPRECATION_DISABLE: '*',
+};
+
+/** The SDK clients a bundle can hold, by the class name esbuild keeps (keepNames), and how to build each. */
+const SDK_CLIENTS = {
+  BackupClient: "new (require('@aws-sdk/client-backup').BackupClient)({ maxAttempts: 1 })",
+  DynamoDBClient:
+    "require('@aws-sdk/lib-dynamodb').DynamoDBDocumentClient.from(new (require('@aws-sdk/client-dynamodb').DynamoDBClient)({}))",
+  SFNClient: "new (require('@aws-sdk/client-sfn').SFNClient)({})",
+} as const;
+type SdkClient = keyof typeof SDK_CLIENTS;
+
+export interface ColdStartOptions {
+  /** Fresh processes per module. */
+  samples: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface FunctionColdStart {
+  name: string;
+  zipBytes: number;
+  initMs: number;
+  sdkClients: SdkClient[];
+  /** Median init of a bundle that only imports and constructs those clients. */
+  floorWithSdkMs: number;
+  ratio: number;
+}
+
+export interface ColdStartResult {
+  samples: number;
+  nodeVersion: string;
+  floorMs: number;
+  functions: FunctionColdStart[];
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+/** `npx serverless package` in a throwaway copy of the service (its own .esbuild), into `packageDir`. */
+async function packageService(work: string, packageDir: string): Promise<void> {
+  const service = join(work, 'service');
+  await mkdir(service);
+  for (const entry of await readdir(ROOT)) {
+    if (!NOT_LINKED.has(entry)) await symlink(join(ROOT, entry), join(service, entry));
+  }
+  await copyFile(join(ROOT, 'serverless.yml'), join(service, 'serverless.yml'));
+  const env = { ...process.env, ...PACKAGING_ENV, TMPDIR: work };
+  await new Promise<void>((resolve, reject) =>
+    execFile(
+      'npx',
+      ['serverless', 'package', '--package', packageDir],
+      { cwd: service, env, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) =>
+        error
+          ? reject(new Error(`serverless package failed: ${error.message}\n${stderr}\n${stdout}`))
+          : resolve(),
+    ),
+  );
+}
+
+/** The floor plus `clients`, bundled the way serverless.yml's esbuild settings bundle a function. */
+async function sdkFloor(work: string, clients: SdkClient[]): Promise<string> {
+  const name = `sdk-${clients.join('-') || 'none'}`;
+  const entry = join(work, `${name}.cjs`);
+  const outfile = join(work, name, 'handler.cjs');
+  await writeFile(
+    entry,
+    `${clients.map((client, i) => `const client${i} = ${SDK_CLIENTS[client]};`).join('\n')}
+exports.handler = async () => ({});\n`,
+  );
+  const { custom } = parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8')) as {
+    custom: { esbuild: { minify: boolean; keepNames: boolean; target: string } };
+  };
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    minify: custom.esbuild.minify,
+    keepNames: custom.esbuild.keepNames,
+    target: custom.esbuild.target,
+    nodePaths: [join(ROOT, 'node_modules')],
+    logLevel: 'silent',
+  });
+  return outfile;
+}
+
+/** Milliseconds `require(file)` takes in a fresh Node process, with the function's environment. */
+function initTime(file: string, env: NodeJS.ProcessEnv): number {
+  const script = `const t = process.hrtime.bigint(); require(${JSON.stringify(file)});
+process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
+  const run = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`requiring ${file} failed:\n${run.stderr}`);
+  return Number(run.stdout);
+}
+
+export async function measureColdStart(options: ColdStartOptions): Promise<ColdStartResult> {
+  const work = await mkdtemp(join(tmpdir(), 'bench-cold-start-'));
+  try {
+    const packageDir = join(work, 'package');
+    options.onProgress?.('packaging with serverless package');
+    await packageService(work, packageDir);
+
+    const policy = parse(await readFile(join(ROOT, 'copy-policy.yml'), 'utf8'));
+    const lambdaEnv = (name: string): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(serverless.provider.memorySize),
+      LEDGER_TABLE: 'backup-copy-orchestrator-dev-ledger',
+      COPY_POLICY: JSON.stringify(policy),
+      POWERTOOLS_SERVICE_NAME: 'backup-copy-orchestrator',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+
+    const floor = join(work, 'floor', 'handler.cjs');
+    await mkdir(join(work, 'floor'));
+    await writeFile(floor, 'exports.handler = async () => ({});\n');
+
+    const subjects: { key: string; file: string; env: NodeJS.ProcessEnv }[] = [
+      { key: 'floor', file: floor, env: lambdaEnv('floor') },
+    ];
+    const functions: Omit<FunctionColdStart, 'initMs' | 'floorWithSdkMs' | 'ratio'>[] = [];
+    for (const [name, fn] of Object.entries(serverless.functions)) {
+      const zip = join(packageDir, `${name}.zip`);
+      const unzipped = join(work, 'functions', name);
+      await mkdir(unzipped, { recursive: true });
+      const unzip = spawnSync('unzip', ['-q', zip, '-d', unzipped], { encoding: 'utf8' });
+      if (unzip.status !== 0) throw new Error(`unzip ${zip} failed: ${unzip.stderr}`);
+      const file = join(unzipped, fn.handler.replace(/\.handler$/, '.cjs'));
+      const bundle = await readFile(file, 'utf8');
+      const sdkClients = (Object.keys(SDK_CLIENTS) as SdkClient[]).filter((client) =>
+        new RegExp(`\\b${client}\\b`).test(bundle),
+      );
+      functions.push({ name, zipBytes: (await stat(zip)).size, sdkClients });
+      subjects.push({ key: name, file, env: lambdaEnv(name) });
+      const floorKey = `sdk:${sdkClients.join(',')}`;
+      if (!subjects.some((subject) => subject.key === floorKey)) {
+        subjects.push({ key: floorKey, file: await sdkFloor(work, sdkClients), env: lambdaEnv('floor') });
+      }
+    }
+
+    // Round-robin, so drift in the machine's load spreads over every subject alike.
+    const times = new Map<string, number[]>(subjects.map((subject) => [subject.key, []]));
+    for (let round = 0; round < options.samples; round++) {
+      options.onProgress?.(
+        `init time: fresh process ${round + 1}/${options.samples} for each of ${subjects.length} modules`,
+      );
+      for (const subject of subjects) times.get(subject.key)?.push(initTime(subject.file, subject.env));
+    }
+    const medianOf = (key: string) => median(times.get(key) ?? []);
+    return {
+      samples: options.samples,
+      nodeVersion: process.version,
+      floorMs: medianOf('floor'),
+      functions: functions.map((fn) => {
+        const initMs = medianOf(fn.name);
+        const floorWithSdkMs = medianOf(`sdk:${fn.sdkClients.join(',')}`);
+        return { ...fn, initMs, floorWithSdkMs, ratio: initMs / floorWithSdkMs };
+      }),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

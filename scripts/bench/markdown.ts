@@ -1,0 +1,335 @@
+/** Renders the benchmark results as Markdown: the tables of docs/BENCHMARKS.md and of the terminal summary. */
+import { cpus, release, totalmem, type } from 'node:os';
+import type { BurstResult } from './burst.js';
+import type { ColdStartResult } from './cold-start.js';
+import { type CopyCost, PRICES } from './cost.js';
+import type { HandlerTimeResult } from './handler-time.js';
+
+/** What decides PASS or FAIL. */
+export const TARGETS = {
+  /** Makespan ≤ 1.15 × ideal and ≤ 0.05 LimitExceeded answers per copy, at this N. */
+  burstAt: 1000,
+  makespanRatio: 1.15,
+  limitExceededPerCopy: 0.05,
+  dollarsPerCopy: 0.0005,
+  initRatio: 1.5,
+  zipBytes: 500 * 1024,
+} as const;
+
+export interface Machine {
+  os: string;
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+}
+
+export function machine(): Machine {
+  return {
+    os: `${type()} ${release()}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+  };
+}
+
+export interface BenchResults {
+  date: string;
+  command: string;
+  machine: Machine;
+  settings: { copyMinutes: number; busyRate: number };
+  bursts?: { slots: BurstResult; retryOnly: BurstResult }[];
+  costs?: CopyCost[];
+  coldStart?: ColdStartResult;
+  handlerTime?: HandlerTimeResult;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) =>
+    `| ${cells.map((cell) => String(cell).replaceAll('|', '\\|')).join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const verdict = (pass: boolean) => (pass ? 'PASS' : '**FAIL**');
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const dollars = (value: number) => `$${value.toFixed(7)}`;
+const hours = (seconds: number) =>
+  seconds >= 3600 ? `${fixed(seconds / 3600, 1)} h` : `${fixed(seconds / 60, 0)} min`;
+
+/** The makespan ratio; `> x` when the run was stopped before every execution ended. */
+const makespan = (burst: BurstResult) =>
+  burst.unfinished > 0 ? `> ${fixed(burst.makespanRatio)}` : fixed(burst.makespanRatio);
+
+/** Every target a result misses, in words. */
+export function misses(results: BenchResults): string[] {
+  const found: string[] = [];
+  for (const { slots } of results.bursts ?? []) {
+    const at = `burst N=${slots.recoveryPoints} C=${slots.concurrency}`;
+    if (slots.duplicates > 0) found.push(`${at}: ${slots.duplicates} duplicate copies`);
+    if (slots.lost > 0) found.push(`${at}: ${slots.lost} lost copies`);
+    if (slots.eventHandlerErrors > 0)
+      found.push(`${at}: ${slots.eventHandlerErrors} copyJobEvents invocations failed`);
+    if (slots.stoppedBy === 'makespan cap')
+      found.push(
+        `${at}: not drained by ${makespan(slots)} × ideal, ${slots.unfinished} executions still waiting`,
+      );
+    if (slots.stoppedBy === 'wall-clock cap')
+      found.push(
+        `${at}: not drained within the wall-clock budget on this machine (${slots.unfinished} executions still waiting at ${makespan(slots)} × ideal)`,
+      );
+    if (slots.recoveryPoints !== TARGETS.burstAt) continue;
+    if (slots.unfinished === 0 && slots.makespanRatio > TARGETS.makespanRatio)
+      found.push(`${at}: makespan ${fixed(slots.makespanRatio)} × ideal (target ≤ ${TARGETS.makespanRatio})`);
+    if (slots.limitExceededPerCopy > TARGETS.limitExceededPerCopy)
+      found.push(
+        `${at}: ${fixed(slots.limitExceededPerCopy, 3)} LimitExceeded per copy (target ≤ ${TARGETS.limitExceededPerCopy})`,
+      );
+  }
+  for (const cost of results.costs ?? []) {
+    if (cost.unfinished > 0)
+      found.push(
+        `cost, ${hours(cost.copyDurationS)} copy, C=${cost.concurrency}: stopped with ${cost.unfinished} copies unfinished`,
+      );
+    if (cost.dollarsPerCopy.total > TARGETS.dollarsPerCopy)
+      found.push(
+        `cost, ${hours(cost.copyDurationS)} copy, C=${cost.concurrency}: ${dollars(cost.dollarsPerCopy.total)} per copy`,
+      );
+  }
+  for (const [concurrency, transitions] of transitionsByConcurrency(results.costs ?? [])) {
+    if (new Set(transitions).size > 1)
+      found.push(
+        `cost, C=${concurrency}: transitions per copy change with copy duration (${transitions.join(' vs ')})`,
+      );
+  }
+  for (const fn of results.coldStart?.functions ?? []) {
+    if (fn.zipBytes > TARGETS.zipBytes) found.push(`${fn.name}: ${fixed(fn.zipBytes / 1024, 0)} KiB zipped`);
+    if (fn.ratio > TARGETS.initRatio) found.push(`${fn.name}: init ${fixed(fn.ratio)} × floor + SDK`);
+  }
+  return found;
+}
+
+function transitionsByConcurrency(costs: CopyCost[]): Map<number, string[]> {
+  const grouped = new Map<number, string[]>();
+  for (const cost of costs) {
+    grouped.set(cost.concurrency, [...(grouped.get(cost.concurrency) ?? []), fixed(cost.transitionsPerCopy)]);
+  }
+  return grouped;
+}
+
+export function burstTable(bursts: NonNullable<BenchResults['bursts']>): string {
+  const pair = (slots: string | number, retryOnly: string | number) => `${slots} / ${retryOnly}`;
+  return table(
+    [
+      'N',
+      'C',
+      'ideal',
+      'makespan ÷ ideal',
+      'target',
+      'StartCopyJob per copy',
+      'LimitExceeded per copy',
+      'target',
+      'duplicates',
+      'lost (failed executions)',
+      'unfinished at stop',
+      'transitions per copy',
+      'wall s',
+    ],
+    bursts.map(({ slots, retryOnly }) => {
+      const targeted = slots.recoveryPoints === TARGETS.burstAt;
+      return [
+        slots.recoveryPoints,
+        slots.concurrency,
+        hours(slots.idealS),
+        pair(makespan(slots), makespan(retryOnly)),
+        targeted
+          ? `≤ ${TARGETS.makespanRatio} ${verdict(slots.unfinished === 0 && slots.makespanRatio <= TARGETS.makespanRatio)}`
+          : '—',
+        pair(fixed(slots.startCopyJobPerCopy), fixed(retryOnly.startCopyJobPerCopy)),
+        pair(fixed(slots.limitExceededPerCopy, 3), fixed(retryOnly.limitExceededPerCopy, 3)),
+        targeted
+          ? `≤ ${TARGETS.limitExceededPerCopy} ${verdict(slots.limitExceededPerCopy <= TARGETS.limitExceededPerCopy)}`
+          : '—',
+        `${pair(slots.duplicates, retryOnly.duplicates)} ${verdict(slots.duplicates === 0)}`,
+        `${pair(`${slots.lost} (${slots.failedExecutions})`, `${retryOnly.lost} (${retryOnly.failedExecutions})`)} ${verdict(slots.lost === 0)}`,
+        pair(slots.unfinished, retryOnly.unfinished),
+        pair(fixed(slots.transitionsPerCopy), fixed(retryOnly.transitionsPerCopy)),
+        pair(fixed(slots.wallSeconds, 0), fixed(retryOnly.wallSeconds, 0)),
+      ];
+    }),
+  );
+}
+
+export function costTable(costs: CopyCost[]): string {
+  const transitions = transitionsByConcurrency(costs);
+  return table(
+    [
+      'copy',
+      'N',
+      'C',
+      'unfinished at stop',
+      'transitions per copy',
+      'same for every duration',
+      'Lambda invocations per copy',
+      'GB-s per copy',
+      'RRU per copy',
+      'WRU per copy',
+      'Step Functions',
+      'Lambda',
+      'DynamoDB',
+      '$ per copy',
+      `target ≤ $${TARGETS.dollarsPerCopy}`,
+    ],
+    costs.map((cost) => [
+      hours(cost.copyDurationS),
+      cost.recoveryPoints,
+      cost.concurrency,
+      cost.unfinished,
+      fixed(cost.transitionsPerCopy),
+      verdict(new Set(transitions.get(cost.concurrency)).size === 1),
+      fixed(cost.lambdaInvocationsPerCopy),
+      fixed(cost.gbSecondsPerCopy, 4),
+      fixed(cost.readUnitsPerCopy, 1),
+      fixed(cost.writeUnitsPerCopy, 1),
+      dollars(cost.dollarsPerCopy.stepFunctions),
+      dollars(cost.dollarsPerCopy.lambdaRequests + cost.dollarsPerCopy.lambdaCompute),
+      dollars(cost.dollarsPerCopy.dynamoDb),
+      dollars(cost.dollarsPerCopy.total),
+      verdict(cost.dollarsPerCopy.total <= TARGETS.dollarsPerCopy),
+    ]),
+  );
+}
+
+export function invocationTable(costs: CopyCost[]): string {
+  const names = [...new Set(costs.flatMap((cost) => Object.keys(cost.invocationsByFunction)))];
+  return table(
+    ['copy', 'C', ...names],
+    costs.map((cost) => [
+      hours(cost.copyDurationS),
+      cost.concurrency,
+      ...names.map((name) => fixed(cost.invocationsByFunction[name] ?? 0)),
+    ]),
+  );
+}
+
+export function coldStartTable(coldStart: ColdStartResult): string {
+  return table(
+    [
+      'function',
+      'zipped',
+      `≤ ${TARGETS.zipBytes / 1024} KiB`,
+      'init ms',
+      'SDK clients bundled',
+      'floor + SDK ms',
+      'ratio',
+      `≤ ${TARGETS.initRatio}`,
+    ],
+    [
+      ['bare handler (floor)', '—', '—', fixed(coldStart.floorMs), '—', '—', '—', '—'],
+      ...coldStart.functions.map((fn) => [
+        fn.name,
+        `${fixed(fn.zipBytes / 1024, 0)} KiB`,
+        verdict(fn.zipBytes <= TARGETS.zipBytes),
+        fixed(fn.initMs),
+        fn.sdkClients.join(', ') || 'none',
+        fixed(fn.floorWithSdkMs),
+        fixed(fn.ratio),
+        verdict(fn.ratio <= TARGETS.initRatio),
+      ]),
+    ],
+  );
+}
+
+export function handlerTable(handlerTime: HandlerTimeResult): string {
+  return table(
+    ['function', 'path', 'invocations', 'median ms', 'p99 ms'],
+    handlerTime.handlers.map((h) => [
+      h.function,
+      h.scenario,
+      h.invocations,
+      fixed(h.medianMs),
+      fixed(h.p99Ms),
+    ]),
+  );
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const m = results.machine;
+  const lines = [
+    '# Benchmarks',
+    '',
+    'Generated by `npm run bench`; do not edit by hand. Every number below was measured in one run of:',
+    '',
+    '```sh',
+    results.command,
+    '```',
+    '',
+    `Run on ${results.date} — ${m.os}, ${m.cpu} (${m.cores} cores), ${m.memoryGiB} GiB memory, Node.js ${m.node}.`,
+    '',
+  ];
+  const missed = misses(results);
+  lines.push(
+    '## Targets missed',
+    '',
+    ...(missed.length > 0 ? missed.map((miss) => `- ${miss}`) : ['None.']),
+    '',
+  );
+
+  if (results.bursts) {
+    lines.push(
+      '## 1. Burst drain',
+      '',
+      `N recovery points arrive at once (one copy each); AWS Backup (the emulator) runs at most C copy jobs at a time and answers LimitExceededException beyond that; every copy takes ${results.settings.copyMinutes} minutes. Each cell reads **copy slots (COPY_SLOTS = C) / retry-only baseline (COPY_SLOTS = 0)**, both measured in this run with the real state machine and handlers. Ideal = ⌈N / C⌉ × copy time; makespan = first delivery to the end of the last execution. *Lost* = executions that ended without a COMPLETED copy; *failed executions* in brackets (the baseline's end after the Retry's 10 attempts on LimitExceededException). A run that has not drained by 3 × ideal (or after 5 wall-clock minutes) is stopped: its makespan reads \`> x\` and its still-waiting executions are *unfinished at stop*. Targets apply at N = ${TARGETS.burstAt}; duplicates and lost must be 0 everywhere.`,
+      '',
+      `Virtual time: the emulator's clock and the state machine's timers (Retry backoff with its jitter, task timeouts) run on a discrete-event clock that jumps to the next due event whenever nothing is in flight, and runs ${results.settings.busyRate}× the wall clock while handlers work, so a local millisecond of work counts about what the same calls take on AWS. The wall-clock seconds are this machine's, DynamoDB Local included.`,
+      '',
+      burstTable(results.bursts),
+      '',
+    );
+  }
+  if (results.costs) {
+    lines.push(
+      '## 2. Cost per copy',
+      '',
+      "From the executions' event histories (state transitions as Step Functions bills them: states entered plus retries; Lambda invocations scheduled), plus the copyJobEvents invocations EventBridge makes, plus every DynamoDB request's ConsumedCapacity (at least 1 unit a request; a failed conditional write is charged the size of the item it checked). GB-seconds = configured memory (256 MB) × each invocation's measured handler time, rounded up to 1 ms, in this run. One destination per recovery point, so every execution is one copy. C = N: every copy gets a slot at once; C < N: copies queue for slots.",
+      '',
+      "Prices, us-east-1: Step Functions Standard $0.025 per 1,000 state transitions ([pricing](https://aws.amazon.com/step-functions/pricing/)); Lambda Arm $0.20 per 1M requests and $0.0000133334 per GB-second ([pricing](https://aws.amazon.com/lambda/pricing/)); DynamoDB on-demand $0.625 per million write request units and $0.125 per million read request units ([pricing](https://aws.amazon.com/dynamodb/pricing/on-demand/)). EventBridge: events AWS services publish to the default bus, and their delivery to a rule's targets, are free ([pricing](https://aws.amazon.com/eventbridge/pricing/)). Not counted: CloudWatch Logs ingestion, DynamoDB storage and backups, and the AWS Backup copy itself (storage, cross-region transfer).",
+      '',
+      costTable(results.costs),
+      '',
+      'Lambda invocations per copy, by function:',
+      '',
+      invocationTable(results.costs),
+      '',
+      `Prices used per unit: ${Object.entries(PRICES)
+        .map(([name, price]) => `${name} $${price.toExponential(4)}`)
+        .join(', ')}.`,
+      '',
+    );
+  }
+  if (results.coldStart) {
+    lines.push(
+      '## 3. Cold start and size',
+      '',
+      `Each function as \`serverless package\` bundles it (esbuild, minified, CommonJS). Init = median over ${results.coldStart.samples} fresh \`node\` processes of the time \`require()\` of the handler bundle takes (Lambda's init phase), with the function's environment, on Node.js ${results.coldStart.nodeVersion} (Lambda runs nodejs22.x). Floor + SDK = a bundle built with the same esbuild settings that only imports and constructs the AWS SDK clients found in the function's bundle. The functions construct their clients on first use, not at init.`,
+      '',
+      coldStartTable(results.coldStart),
+      '',
+    );
+  }
+  if (results.handlerTime) {
+    const notMeasured = results.handlerTime.notMeasured;
+    lines.push(
+      '## 4. Handler time',
+      '',
+      "Each handler built with its createHandler over local endpoints (DynamoDB Local, the Backup emulator, the local Step Functions service), warmed up, then invoked one at a time with valid inputs along a copy's path. Task tokens are well formed but held by no task, so SendTaskSuccess makes its full round trip.",
+      '',
+      handlerTable(results.handlerTime),
+      '',
+      ...(notMeasured.length > 0
+        ? [`Not measured (not on a copy's path): ${notMeasured.join(', ')}.`, '']
+        : []),
+    );
+  }
+  return lines.join('\n');
+}
