@@ -147,14 +147,13 @@ export async function copyToDestination(
 
 /**
  * Takes a copy slot, or joins the queue for one (false: the task waits to be woken with SLOT_GRANTED).
- * Trying again after queueing closes the gap where a slot freed before anyone could see us in the queue.
+ * Trying again after queueing closes the gap where a slot freed before anyone could see us in the queue;
+ * the entry left behind then only earns this task a SLOT_GRANTED it no longer needs.
  */
 async function takeSlotOrQueue(slots: CopySlots, holder: string, taskToken: string): Promise<boolean> {
   if (await slots.acquire(holder)) return true;
-  const entry = await slots.enqueue(holder, taskToken);
-  if (!(await slots.acquire(holder))) return false;
-  await slots.dequeue(entry);
-  return true;
+  await slots.enqueue(holder, taskToken);
+  return slots.acquire(holder);
 }
 
 /** Frees a copy's slot and hands free slots to the copies waiting longest. */
@@ -165,20 +164,20 @@ async function freeSlot(deps: Pick<CopyDependencies, 'sfn' | 'slots'>, key: Copy
 }
 
 /**
- * Hands free slots to the copies waiting longest. Entries whose task is gone (timed out, execution stopped)
- * are skipped, however many there are, so a free slot never idles while a live copy waits behind them.
+ * Hands free slots to the copies waiting longest. A slot taken for a copy whose tasks are all gone (timed
+ * out, execution stopped) is freed again at once, so it never idles while a live copy waits behind them.
  */
 async function grantFreeSlots(slots: CopySlots, sfn: SFNClient): Promise<void> {
   for (;;) {
-    const waiting = await slots.waiting(slots.limit);
-    if (waiting.length === 0) return;
-    for (const entry of waiting) {
-      const taken = await slots.acquire(entry.holder);
-      if (taken === undefined) return;
-      // Lost the entry to another granter, or it is a stale entry of a copy that already holds its slot.
-      if (!(await slots.dequeue(entry)) || taken === 'renewed') continue;
-      const closed = await completeTasks(sfn, [entry.taskToken], { output: SLOT_GRANTED });
-      if (closed.length > 0) await slots.release(entry.holder);
+    // Always the head of the queue: granters working from a page read earlier trip over each other's grants.
+    const [entry] = await slots.waiting(1);
+    if (!entry) return;
+    const grant = await slots.grant(entry);
+    if (grant.outcome === 'full') return;
+    if (grant.outcome === 'gone') continue;
+    const closed = await completeTasks(sfn, grant.taskTokens, { output: SLOT_GRANTED });
+    if (grant.outcome === 'granted' && closed.length === grant.taskTokens.length) {
+      await slots.release(entry.holder, grant.expiresAt);
     }
   }
 }

@@ -1,26 +1,38 @@
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { CopyKey } from './ledger.js';
 
-/** The semaphore item and the wait queue live in the ledger table under keys no ARN can take. */
+/** The semaphore item, the wait queue and its index by holder live in the ledger table under keys no ARN can take. */
 const SLOTS_KEY = { recoveryPointArn: '#copy-slots', destinationVaultArn: '#holders' };
 const QUEUE_PARTITION = '#copy-slot-queue';
+const PLACES_PARTITION = '#copy-slot-places';
 
+/** One copy waiting for a slot: every task waiting for it, in the place it took when it first queued. */
 export interface QueuedCopy {
   holder: string;
-  taskToken: string;
+  taskTokens: string[];
   queuedAt: string;
   /** Sort key: queuedAt then holder, so the queue is first come, first served. */
   position: string;
 }
+
+/**
+ * What granting a queued copy did: took a slot for it, found it already holding one, or nothing because its
+ * entry was gone (another granter handled it) or every slot is held. The first two return the tasks to wake.
+ */
+export type Grant =
+  | { outcome: 'granted'; taskTokens: string[]; expiresAt: number }
+  | { outcome: 'held'; taskTokens: string[] }
+  | { outcome: 'gone' }
+  | { outcome: 'full' };
 
 export const slotHolder = (key: CopyKey) =>
   createHash('sha256')
@@ -29,12 +41,16 @@ export const slotHolder = (key: CopyKey) =>
     .slice(0, 32);
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
+const isCancelled = (error: unknown) => error instanceof TransactionCanceledException;
+
+const placeKey = (holder: string) => ({ recoveryPointArn: PLACES_PARTITION, destinationVaultArn: holder });
+const entryKey = (position: string) => ({ recoveryPointArn: QUEUE_PARTITION, destinationVaultArn: position });
 
 /**
  * A counting semaphore over the ledger table that bounds the copy jobs in flight across all executions.
  * Holders are keyed by copy, so acquiring twice for the same copy holds one slot; each hold has a lease, so a
- * slot taken by an execution that died frees itself. Copies that find no slot wait in a FIFO queue with
- * their task token and are woken when a slot frees.
+ * slot taken by an execution that died frees itself. Copies that find no slot wait in a FIFO queue, one entry
+ * per copy holding the task tokens to wake; a copy that queues again (its task timed out) keeps its place.
  */
 export class CopySlots {
   constructor(
@@ -45,20 +61,11 @@ export class CopySlots {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * Takes a slot for `holder` ('taken'), or renews the lease of the one it holds ('renewed'); undefined when
-   * all slots are held.
-   */
-  async acquire(holder: string): Promise<'taken' | 'renewed' | undefined> {
-    const holders = await this.holders();
-    if (holders === undefined) await this.create();
-    await Promise.all(
-      Object.entries(holders ?? {})
-        .filter(([, expiresAt]) => expiresAt <= this.now())
-        .map(([expired, expiresAt]) => this.release(expired, expiresAt)),
-    );
+  /** Takes a slot for `holder`, or renews the lease of the one it holds; false when all slots are held. */
+  async acquire(holder: string): Promise<boolean> {
+    await this.liveHolders();
     try {
-      const { Attributes } = await this.client.send(
+      await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: SLOTS_KEY,
@@ -66,12 +73,11 @@ export class CopySlots {
           ConditionExpression: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit',
           ExpressionAttributeNames: { '#holders': 'holders', '#holder': holder },
           ExpressionAttributeValues: { ':expiresAt': this.now() + this.leaseMs, ':limit': this.limit },
-          ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return Attributes?.holders?.[holder] === undefined ? 'taken' : 'renewed';
+      return true;
     } catch (error) {
-      if (isConditionFailure(error)) return undefined;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -106,32 +112,100 @@ export class CopySlots {
     return Item?.holders as Record<string, number> | undefined;
   }
 
-  async enqueue(holder: string, taskToken: string): Promise<QueuedCopy> {
-    const queuedAt = new Date(this.now()).toISOString();
-    const entry = { holder, taskToken, queuedAt, position: `${queuedAt}#${holder}` };
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { recoveryPointArn: QUEUE_PARTITION, destinationVaultArn: entry.position, ...entry },
-      }),
-    );
-    return entry;
+  /** Queues `taskToken` for `holder`'s slot: joins the holder's entry if it has one, else takes the last place. */
+  async enqueue(holder: string, taskToken: string): Promise<void> {
+    for (;;) {
+      const { Item: place } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: placeKey(holder), ConsistentRead: true }),
+      );
+      try {
+        if (place) {
+          await this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: entryKey(place.position),
+              UpdateExpression: 'ADD taskTokens :token',
+              ConditionExpression: 'attribute_exists(recoveryPointArn)',
+              ExpressionAttributeValues: { ':token': new Set([taskToken]) },
+            }),
+          );
+          return;
+        }
+        const queuedAt = new Date(this.now()).toISOString();
+        const position = `${queuedAt}#${holder}`;
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: {
+                    ...entryKey(position),
+                    holder,
+                    queuedAt,
+                    position,
+                    taskTokens: new Set([taskToken]),
+                  },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: { ...placeKey(holder), position },
+                  ConditionExpression: 'attribute_not_exists(recoveryPointArn)',
+                },
+              },
+            ],
+          }),
+        );
+        return;
+      } catch (error) {
+        // The entry was granted meanwhile, or another task of this copy queued first: look again.
+        if (!isConditionFailure(error) && !isCancelled(error)) throw error;
+      }
+    }
   }
 
-  /** Removes a queue entry; false when someone else removed it first (it has been handled). */
-  async dequeue(entry: QueuedCopy): Promise<boolean> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { recoveryPointArn: QUEUE_PARTITION, destinationVaultArn: entry.position },
-          ConditionExpression: 'attribute_exists(recoveryPointArn)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+  /**
+   * Takes a slot for a queued copy and removes its entry in one transaction, so whoever took the slot is the
+   * one who wakes its tasks — and no task that joined the entry meanwhile is left behind.
+   */
+  async grant(entry: QueuedCopy): Promise<Grant> {
+    let current = entry;
+    for (;;) {
+      const expiresAt = this.now() + this.leaseMs;
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: SLOTS_KEY,
+                  UpdateExpression: 'SET #holders.#holder = :expiresAt',
+                  ConditionExpression: 'attribute_not_exists(#holders.#holder) AND size(#holders) < :limit',
+                  ExpressionAttributeNames: { '#holders': 'holders', '#holder': current.holder },
+                  ExpressionAttributeValues: { ':expiresAt': expiresAt, ':limit': this.limit },
+                },
+              },
+              ...this.removal(current),
+            ],
+          }),
+        );
+        return { outcome: 'granted', taskTokens: current.taskTokens, expiresAt };
+      } catch (error) {
+        if (!isCancelled(error)) throw error;
+      }
+      // Find out which condition failed (DynamoDB Local does not say reliably) and whether to try again.
+      const [holders, latest] = await Promise.all([this.liveHolders(), this.entry(current.position)]);
+      if (!latest) return { outcome: 'gone' };
+      if (Object.keys(holders).length >= this.limit) return { outcome: 'full' };
+      if (holders[latest.holder] !== undefined) {
+        return (await this.remove(latest))
+          ? { outcome: 'held', taskTokens: latest.taskTokens }
+          : { outcome: 'gone' };
+      }
+      current = latest;
     }
   }
 
@@ -146,7 +220,52 @@ export class CopySlots {
         Limit: limit,
       }),
     );
-    return (Items ?? []) as QueuedCopy[];
+    return (Items ?? []).map(queuedCopy);
+  }
+
+  private async entry(position: string): Promise<QueuedCopy | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: entryKey(position), ConsistentRead: true }),
+    );
+    return Item && queuedCopy(Item);
+  }
+
+  /** Removes the entry as seen (false when it was removed or joined meanwhile) and the holder's place with it. */
+  private async remove(entry: QueuedCopy): Promise<boolean> {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: this.removal(entry) }));
+      return true;
+    } catch (error) {
+      if (isCancelled(error)) return false;
+      throw error;
+    }
+  }
+
+  private removal(entry: QueuedCopy) {
+    return [
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: entryKey(entry.position),
+          ConditionExpression: 'size(taskTokens) = :tokens',
+          ExpressionAttributeValues: { ':tokens': entry.taskTokens.length },
+        },
+      },
+      { Delete: { TableName: this.tableName, Key: placeKey(entry.holder) } },
+    ];
+  }
+
+  /** The holders whose lease has not expired; expired ones are released on the way. */
+  private async liveHolders(): Promise<Record<string, number>> {
+    const holders = await this.holders();
+    if (holders === undefined) {
+      await this.create();
+      return {};
+    }
+    const now = this.now();
+    const expired = Object.entries(holders).filter(([, expiresAt]) => expiresAt <= now);
+    await Promise.all(expired.map(([holder, expiresAt]) => this.release(holder, expiresAt)));
+    return Object.fromEntries(Object.entries(holders).filter(([, expiresAt]) => expiresAt > now));
   }
 
   private async create(): Promise<void> {
@@ -162,4 +281,13 @@ export class CopySlots {
       if (!isConditionFailure(error)) throw error;
     }
   }
+}
+
+function queuedCopy(item: Record<string, unknown>): QueuedCopy {
+  return {
+    holder: item.holder as string,
+    taskTokens: [...(item.taskTokens as Set<string>)].sort(),
+    queuedAt: item.queuedAt as string,
+    position: item.position as string,
+  };
 }
