@@ -65,7 +65,7 @@ export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
-/** AWS Backup answered 5xx; the state machine retries with backoff and jitter. */
+/** AWS Backup answered 5xx, or not at all; the state machine retries with backoff and jitter. */
 export class ServiceUnavailableException extends Error {
   override readonly name = 'ServiceUnavailableException';
 }

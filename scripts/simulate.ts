@@ -15,7 +15,8 @@ Options:
   --concurrency-limit <n>   copy jobs AWS Backup runs at once before LimitExceededException (default: none)
   --copy-duration <ms>      how long each copy job takes, in emulator milliseconds (default 0)
   --faults <list>           inject errors: Operation:ErrorName:count[,...]
-                            e.g. StartCopyJob:ServiceUnavailableException:3
+                            e.g. StartCopyJob:ServiceUnavailableException:3; ErrorName ECONNRESET
+                            drops the connection without an answer
   --fail-copy <vault-arn>   the next copy job to this destination vault ends FAILED (repeatable)
   --drop-copy-events        never deliver Copy Job State Change events (exercises the polling fallback)
   --time-scale <x>          state machine time per real time: 0.001 makes a 2 s retry wait 2 ms (default 0.001)

@@ -17,15 +17,27 @@ import {
   ServiceUnavailableException,
 } from '../errors.js';
 
-/** Re-raises the two retryable AWS Backup answers as our classes, whose names the state machine retries on. */
+/**
+ * Re-raises the retryable AWS Backup answers as our classes, whose names the state machine retries on. No
+ * answer at all (connection reset, socket timeout: the SDK's TimeoutError) or an unmodelled 5xx counts as
+ * unavailable; retrying StartCopyJob is safe because it carries the same idempotency token.
+ */
 async function call<T>(request: () => Promise<T>): Promise<T> {
   try {
     return await request();
   } catch (error) {
-    if (error instanceof SdkServiceUnavailableException) throw new ServiceUnavailableException(error.message);
     if (error instanceof SdkLimitExceededException) throw new LimitExceededException(error.message);
+    if (error instanceof SdkServiceUnavailableException || isTransient(error)) {
+      throw new ServiceUnavailableException((error as Error).message);
+    }
     throw error;
   }
+}
+
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return error.name === 'TimeoutError' || (status !== undefined && status >= 500);
 }
 
 export async function describeRecoveryPoint(

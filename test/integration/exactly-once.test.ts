@@ -125,6 +125,20 @@ describe('exactly one copy per destination', () => {
     expectExactlyOneCopyEach(report, [DR_WEST, DR_ISOLATED], [event.resources[0] as string]);
   });
 
+  it('copies once when the connection to AWS Backup drops, before and after StartCopyJob took effect', async () => {
+    const s = await startStack();
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ECONNRESET' });
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ECONNRESET', afterApply: true });
+    const event = backupJobCompleted();
+    await deliverAll(s, [event]);
+    const report = await s.report();
+
+    expect(report.status).toBe('SUCCEEDED');
+    expect(s.emulator.calls.errors.ECONNRESET).toBe(2);
+    expect(s.emulator.calls.idempotentReplays).toBe(1);
+    expectExactlyOneCopyEach(report, [DR_WEST], [event.resources[0] as string]);
+  });
+
   it('finds the job it started when StartCopyJob succeeded but its answer was lost', async () => {
     const s = await startStack();
     s.emulator.injectFault({

@@ -138,7 +138,10 @@ export interface CopyJobStateChangeEvent {
 
 export interface FaultSpec {
   operation: BackupOperation;
-  /** Exception name, e.g. 'ServiceUnavailableException', 'ThrottlingException', 'LimitExceededException'. */
+  /**
+   * Exception name, e.g. 'ServiceUnavailableException', 'ThrottlingException', 'LimitExceededException';
+   * or 'ECONNRESET': the connection is dropped without an answer.
+   */
   error: string;
   /** How many upcoming calls of the operation fail. Default 1. */
   count?: number;
@@ -408,6 +411,10 @@ export class BackupEmulator {
     } catch (err) {
       const error = err instanceof ApiError ? err : new ApiError('InternalFailure', String(err), 500);
       this.calls.errors[error.code] = (this.calls.errors[error.code] ?? 0) + 1;
+      if (error.code === CONNECTION_RESET) {
+        req.socket.resetAndDestroy();
+        return;
+      }
       const type = error.status >= 500 ? 'server' : 'client';
       // The SDK names the exception from this header (before the body's Code); AWS appends a namespace URI.
       send(
@@ -811,6 +818,8 @@ function send(
   res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers });
   res.end(JSON.stringify(body));
 }
+
+const CONNECTION_RESET = 'ECONNRESET';
 
 function faultError(fault: FaultSpec): ApiError {
   const status = fault.status ?? (SERVER_ERRORS.has(fault.error) ? 500 : 400);
