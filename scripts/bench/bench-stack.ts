@@ -5,54 +5,33 @@
  * otherwise on the wall clock.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { BackupClient } from '@aws-sdk/client-backup';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { parse } from 'yaml';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { createRuntime, type Runtime } from '../../lib/runtime.js';
 import { BackupEmulator } from '../../test/support/backup-emulator.js';
 import { createLedgerTable, DUMMY_CREDENTIALS, documentClient } from '../../test/support/dynamodb-local.js';
 import { matchesPattern } from '../../test/support/event-pattern.js';
 import { LocalStepFunctions } from '../../test/support/local-step-functions.js';
+import {
+  copyJobEventsPattern,
+  lambdaContext as functionContext,
+  type Handler,
+  loadHandlers,
+} from '../../test/support/serverless-functions.js';
 import { loadDefinition } from '../../test/support/state-machine-definition.js';
 import type { VirtualTime } from './virtual-time.js';
 
 const root = new URL('../../', import.meta.url);
 const REGION = 'us-east-1';
 
-interface ServerlessFile {
-  provider: { memorySize: number };
-  functions: Record<string, { handler: string; events?: { eventBridge?: { pattern: unknown } }[] }>;
-}
-
-/** serverless.yml names the functions, their handlers, their memory and the copy-job rule's pattern. */
-export const serverless = parse(readFileSync(new URL('serverless.yml', root), 'utf8')) as ServerlessFile;
-const copyJobEventsPattern = serverless.functions.copyJobEvents?.events?.[0]?.eventBridge?.pattern;
-
 /** What test/support/factories.ts's backupJobCompleted() builds. */
 export interface BackupJobEvent {
   resources: string[];
   detail: Record<string, unknown>;
-}
-
-export type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
-/** Each function's real handler module, built over `runtime` with its createHandler. */
-export async function loadHandlers(runtime: () => Runtime): Promise<Record<string, Handler>> {
-  const entries = await Promise.all(
-    Object.entries(serverless.functions).map(async ([name, fn]) => {
-      const file = fn.handler.replace(/\.handler$/, '.ts');
-      const module = (await import(new URL(file, root).href)) as {
-        createHandler: (deps: () => Runtime) => Handler;
-      };
-      return [name, module.createHandler(runtime)] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
 }
 
 /**
@@ -311,21 +290,8 @@ export class BenchStack {
   }
 }
 
-export function lambdaContext(functionName: string): Context {
-  return {
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:${functionName}`,
-    memoryLimitInMB: String(serverless.provider.memorySize),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'bench',
-    callbackWaitsForEmptyEventLoop: true,
-    // Lambda's longest timeout, not the function's 30 s: under a 5,000-execution burst this machine, not the
-    // function, is slow, and middy would abort the invocation at the deadline.
-    getRemainingTimeInMillis: () => 900_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
+/**
+ * Lambda's longest timeout, not the function's 30 s: under a 5,000-execution burst this machine, not the
+ * function, is slow, and middy would abort the invocation at the deadline.
+ */
+export const lambdaContext = (functionName: string): Context => functionContext(functionName, 900_000);

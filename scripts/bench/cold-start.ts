@@ -4,25 +4,14 @@
  * two floors — a bare handler, and a bundle that only imports and constructs the AWS SDK clients the function
  * bundles.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
-import { serverless } from './bench-stack.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Not linked into the packaging copy: build output that must not be shared with other runs. */
-const NOT_LINKED = new Set(['.git', '.esbuild', '.serverless', 'coverage', '.sim', 'serverless.yml']);
-const PACKAGING_ENV = {
-  AWS_ACCESS_KEY_ID: 'test',
-  AWS_SECRET_ACCESS_KEY: 'test',
-  AWS_REGION: 'us-east-1',
-  AWS_EC2_METADATA_DISABLED: 'true',
-  SLS_DEPRECATION_DISABLE: '*',
-};
+import { serverless } from '../../test/support/serverless-functions.js';
+import { packageService, ROOT, removeTemporaryDirs } from '../../test/support/serverless-package.js';
 
 /** The SDK clients a bundle can hold, by the class name esbuild keeps (keepNames), and how to build each. */
 const SDK_CLIENTS = {
@@ -64,28 +53,6 @@ const median = (values: number[]) => {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-/** `npx serverless package` in a throwaway copy of the service (its own .esbuild), into `packageDir`. */
-async function packageService(work: string, packageDir: string): Promise<void> {
-  const service = join(work, 'service');
-  await mkdir(service);
-  for (const entry of await readdir(ROOT)) {
-    if (!NOT_LINKED.has(entry)) await symlink(join(ROOT, entry), join(service, entry));
-  }
-  await copyFile(join(ROOT, 'serverless.yml'), join(service, 'serverless.yml'));
-  const env = { ...process.env, ...PACKAGING_ENV, TMPDIR: work };
-  await new Promise<void>((resolve, reject) =>
-    execFile(
-      'npx',
-      ['serverless', 'package', '--package', packageDir],
-      { cwd: service, env, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        error
-          ? reject(new Error(`serverless package failed: ${error.message}\n${stderr}\n${stdout}`))
-          : resolve(),
-    ),
-  );
-}
-
 /** The floor plus `clients`, bundled the way serverless.yml's esbuild settings bundle a function. */
 async function sdkFloor(work: string, clients: SdkClient[]): Promise<string> {
   const name = `sdk-${clients.join('-') || 'none'}`;
@@ -96,18 +63,16 @@ async function sdkFloor(work: string, clients: SdkClient[]): Promise<string> {
     `${clients.map((client, i) => `const client${i} = ${SDK_CLIENTS[client]};`).join('\n')}
 exports.handler = async () => ({});\n`,
   );
-  const { custom } = parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8')) as {
-    custom: { esbuild: { minify: boolean; keepNames: boolean; target: string } };
-  };
+  const { esbuild } = serverless.custom;
   await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    minify: custom.esbuild.minify,
-    keepNames: custom.esbuild.keepNames,
-    target: custom.esbuild.target,
+    minify: esbuild.minify,
+    keepNames: esbuild.keepNames,
+    target: esbuild.target,
     nodePaths: [join(ROOT, 'node_modules')],
     logLevel: 'silent',
   });
@@ -126,9 +91,8 @@ process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
 export async function measureColdStart(options: ColdStartOptions): Promise<ColdStartResult> {
   const work = await mkdtemp(join(tmpdir(), 'bench-cold-start-'));
   try {
-    const packageDir = join(work, 'package');
     options.onProgress?.('packaging with serverless package');
-    await packageService(work, packageDir);
+    const { dir: packageDir } = await packageService();
 
     const policy = parse(await readFile(join(ROOT, 'copy-policy.yml'), 'utf8'));
     const lambdaEnv = (name: string): NodeJS.ProcessEnv => ({
@@ -192,5 +156,6 @@ export async function measureColdStart(options: ColdStartOptions): Promise<ColdS
     };
   } finally {
     await rm(work, { recursive: true, force: true });
+    await removeTemporaryDirs();
   }
 }

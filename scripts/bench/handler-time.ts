@@ -8,7 +8,8 @@ import { slotHolder } from '../../lib/aws/copy-slots.js';
 import { copyKey } from '../../lib/copy.js';
 import type { PlannedRecoveryPoint } from '../../lib/plan.js';
 import { backupJobCompleted, policyFor } from '../../test/support/factories.js';
-import { BenchStack, lambdaContext, serverless } from './bench-stack.js';
+import { serverless } from '../../test/support/serverless-functions.js';
+import { BenchStack, lambdaContext } from './bench-stack.js';
 
 export interface HandlerTimeOptions {
   dynamoDbEndpoint: string;

@@ -22,7 +22,8 @@ import {
   type HostileInput,
   hostileInput,
 } from '../support/hostile-events.js';
-import { LocalStack, lambdaContext } from '../support/local-stack.js';
+import { LocalStack } from '../support/local-stack.js';
+import { lambdaContext } from '../support/serverless-functions.js';
 
 /** A refusal's message grows with the number of broken rules, never with the size of the values it quotes. */
 const MAX_SUMMARY_LENGTH = 200;

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { BackupClient } from '@aws-sdk/client-backup';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
-import { parse } from 'yaml';
 import type { CopyLedger } from '../../lib/aws/ledger.js';
 import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
@@ -18,36 +15,17 @@ import {
 } from './dynamodb-local.js';
 import { matchesPattern } from './event-pattern.js';
 import { type LocalExecution, LocalStepFunctions } from './local-step-functions.js';
+import {
+  copyJobEventsPattern,
+  type Handler,
+  intakePattern,
+  lambdaContext,
+  loadHandlers,
+} from './serverless-functions.js';
 import { loadDefinition } from './state-machine-definition.js';
 
 const root = new URL('../../', import.meta.url);
 const REGION = 'us-east-1';
-
-interface ServerlessFile {
-  functions: Record<string, { handler: string; events?: { eventBridge?: { pattern: unknown } }[] }>;
-  stepFunctions: { stateMachines: { copyRecoveryPoint: { events: { eventBridge: { event: unknown } }[] } } };
-}
-
-/** serverless.yml is the source of truth for function names, handlers and the two rules' patterns. */
-const serverless = parse(readFileSync(new URL('serverless.yml', root), 'utf8')) as ServerlessFile;
-const intakePattern = serverless.stepFunctions.stateMachines.copyRecoveryPoint.events[0]?.eventBridge.event;
-const copyJobEventsPattern = serverless.functions.copyJobEvents?.events?.[0]?.eventBridge?.pattern;
-
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
-/** Imports each function's real handler module and builds its handler over `runtime`. */
-async function loadHandlers(runtime: () => Runtime): Promise<Record<string, Handler>> {
-  const entries = await Promise.all(
-    Object.entries(serverless.functions).map(async ([name, fn]) => {
-      const file = fn.handler.replace(/\.handler$/, '.ts');
-      const module = (await import(new URL(file, root).href)) as {
-        createHandler: (deps: () => Runtime) => Handler;
-      };
-      return [name, module.createHandler(runtime)] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
-}
 
 export interface LocalStackOptions {
   policy: CopyPolicy;
@@ -244,22 +222,4 @@ export class LocalStack {
     this.sfn.destroy();
     await this.stopDynamoDb();
   }
-}
-
-/** A Lambda context like the runtime's, enough for middy and the powertools logger. */
-export function lambdaContext(functionName: string): Context {
-  return {
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }

@@ -1,0 +1,60 @@
+/**
+ * serverless.yml is the source of truth for the functions (names, handlers, memory, timeout) and the two
+ * EventBridge rules' patterns; the local stack and the benchmarks build their Lambdas from it.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Context } from 'aws-lambda';
+import { parse } from 'yaml';
+import type { Runtime } from '../../lib/runtime.js';
+
+const root = new URL('../../', import.meta.url);
+
+interface ServerlessFile {
+  provider: { memorySize: number; timeout: number };
+  custom: { esbuild: { minify: boolean; keepNames: boolean; target: string } };
+  functions: Record<string, { handler: string; events?: { eventBridge?: { pattern: unknown } }[] }>;
+  stepFunctions: { stateMachines: { copyRecoveryPoint: { events: { eventBridge: { event: unknown } }[] } } };
+}
+
+export const serverless = parse(readFileSync(new URL('serverless.yml', root), 'utf8')) as ServerlessFile;
+export const intakePattern =
+  serverless.stepFunctions.stateMachines.copyRecoveryPoint.events[0]?.eventBridge.event;
+export const copyJobEventsPattern = serverless.functions.copyJobEvents?.events?.[0]?.eventBridge?.pattern;
+
+export type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Imports each function's real handler module and builds its handler over `runtime`. */
+export async function loadHandlers(runtime: () => Runtime): Promise<Record<string, Handler>> {
+  const entries = await Promise.all(
+    Object.entries(serverless.functions).map(async ([name, fn]) => {
+      const file = fn.handler.replace(/\.handler$/, '.ts');
+      const module = (await import(new URL(file, root).href)) as {
+        createHandler: (deps: () => Runtime) => Handler;
+      };
+      return [name, module.createHandler(runtime)] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** A Lambda context for `functionName`; `remainingMs` is what middy's timeout sees (default the function's). */
+export function lambdaContext(
+  functionName: string,
+  remainingMs = serverless.provider.timeout * 1000,
+): Context {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: String(serverless.provider.memorySize),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => remainingMs,
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
