@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { createDocumentClient } from '../lib/aws/clients.js';
 import { CopyLedger } from '../lib/aws/ledger.js';
@@ -9,6 +8,7 @@ import {
   redriveAll,
 } from '../lib/operations/redrive.js';
 import { createProgress, formatTable, parseTime } from '../lib/operations/table.js';
+import { commandLine, exitWithUsage } from './command-line.js';
 
 const USAGE = `Usage: npm run redrive -- [options]
 
@@ -32,26 +32,17 @@ Endpoints, region and credentials come from the AWS SDK's usual environment
 (AWS_ENDPOINT_URL_SFN and AWS_ENDPOINT_URL_DYNAMODB point it at local services).
 Exit code: 0 when nothing failed, 1 when some execution could not be handled, 2 for bad options.`;
 
-const { values } = parseArgs({
-  options: {
-    'state-machine-arn': { type: 'string' },
-    table: { type: 'string' },
-    since: { type: 'string', default: '24h' },
-    limit: { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-    'include-rejected': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const values = commandLine(USAGE, {
+  'state-machine-arn': { type: 'string' },
+  table: { type: 'string' },
+  since: { type: 'string', default: '24h' },
+  limit: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  'include-rejected': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
 function usageError(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
+  return exitWithUsage(USAGE, message);
 }
 
 const stateMachineArn = values['state-machine-arn'] ?? process.env.STATE_MACHINE_ARN;

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../lib/aws/clients.js';
 import { PLAN_KEY } from '../lib/domain/ledger-record.js';
 import { buildReport, type LedgerReport, readLedgerWindow } from '../lib/operations/report.js';
 import { type Column, formatAge, formatTable, parseTime } from '../lib/operations/table.js';
+import { commandLine, exitWithUsage } from './command-line.js';
 
 const USAGE = `Usage: npm run report -- [options]
 
@@ -21,24 +21,15 @@ Options:
 Endpoint, region and credentials come from the AWS SDK's usual environment
 (AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local).`;
 
-const { values } = parseArgs({
-  options: {
-    table: { type: 'string' },
-    since: { type: 'string', default: '24h' },
-    until: { type: 'string' },
-    oldest: { type: 'string', default: '10' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
+const values = commandLine(USAGE, {
+  table: { type: 'string' },
+  since: { type: 'string', default: '24h' },
+  until: { type: 'string' },
+  oldest: { type: 'string', default: '10' },
+  json: { type: 'boolean', default: false },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
 function usageError(message: string): never {
-  console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
+  return exitWithUsage(USAGE, message);
 }
 
 const table = values.table ?? process.env.LEDGER_TABLE;
