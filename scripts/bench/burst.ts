@@ -58,6 +58,8 @@ export interface BurstResult {
   /** Recovery points whose execution ended without a COMPLETED copy. */
   lost: number;
   failedExecutions: number;
+  /** Failed executions by their error, e.g. { "LimitExceededException": 970 }. */
+  failures: Record<string, number>;
   /** Executions still running when the run was stopped at its cap (0 when it drained). */
   unfinished: number;
   stoppedBy: 'drained' | 'makespan cap' | 'wall-clock cap';
@@ -177,6 +179,13 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       duplicates: copies.reduce((sum, copy) => sum + copy.jobs - 1, 0),
       lost: ended.filter((e) => !copied(e)).length,
       failedExecutions: ended.filter((e) => e.status !== 'SUCCEEDED').length,
+      failures: ended
+        .filter((e) => e.status !== 'SUCCEEDED')
+        .reduce<Record<string, number>>((counts, e) => {
+          const error = e.error ?? e.status;
+          counts[error] = (counts[error] ?? 0) + 1;
+          return counts;
+        }, {}),
       unfinished: running.length,
       stoppedBy: running.length > 0 ? stoppedBy : 'drained',
       eventHandlerErrors: stack.deliveryErrors.length,

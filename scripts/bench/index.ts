@@ -85,7 +85,7 @@ const started = Date.now();
 const log = (section: string, message: string) =>
   console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${section}: ${message}`);
 const results: import('./markdown.js').BenchResults = {
-  date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+  date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   machine: markdown.machine(),
   settings: { copyMinutes, busyRate },

@@ -67,7 +67,10 @@ export function misses(results: BenchResults): string[] {
   for (const { slots } of results.bursts ?? []) {
     const at = `burst N=${slots.recoveryPoints} C=${slots.concurrency}`;
     if (slots.duplicates > 0) found.push(`${at}: ${slots.duplicates} duplicate copies`);
-    if (slots.lost > 0) found.push(`${at}: ${slots.lost} lost copies`);
+    if (slots.lost > 0)
+      found.push(
+        `${at}: ${slots.lost} lost copies (executions failed with ${JSON.stringify(slots.failures)})`,
+      );
     if (slots.eventHandlerErrors > 0)
       found.push(`${at}: ${slots.eventHandlerErrors} copyJobEvents invocations failed`);
     if (slots.stoppedBy === 'makespan cap')
