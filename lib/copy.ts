@@ -23,7 +23,10 @@ export interface CopyDependencies {
   slots?: CopySlots;
 }
 
-/** What a copy task outputs when it was woken to use a freed copy slot rather than because the copy ended. */
+/** What the copy task outputs when every copy slot is held: the workflow then waits in WaitForCopySlot. */
+export const QUEUED = { status: 'QUEUED' } as const;
+
+/** What completes WaitForCopySlot: a slot is held for the copy, go and start it. */
 export const SLOT_GRANTED = { status: 'SLOT_GRANTED' } as const;
 
 /** One run of an execution: a re-drive is a new run of the same execution. */
@@ -76,7 +79,7 @@ const failureOf = (record: LedgerRecord) =>
  * The copy task (`.waitForTaskToken`): makes sure one copy job exists for (recovery point, destination) and
  * leaves `taskToken` to be completed when the job ends — by the Copy Job State Change event, by the
  * progress check, or right here when the ledger already knows the outcome. What it does for each ledger
- * state is `decideCopy`'s; a copy with no free copy slot queues for one instead of starting.
+ * state is `decideCopy`'s; a copy that finds every copy slot held completes the task with QUEUED instead.
  */
 export async function copyToDestination(
   deps: CopyDependencies,
@@ -102,7 +105,10 @@ export async function copyToDestination(
       continue;
     }
     if (decision.action !== 'start') continue;
-    if (deps.slots && !(await takeSlotOrQueue(deps.slots, slotHolder(key), taskToken))) return;
+    if (deps.slots && !(await deps.slots.acquire(slotHolder(key)))) {
+      await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
+      return;
+    }
     const idempotencyToken = copyIdempotencyToken(
       copy.recoveryPointArn,
       copy.destinationVaultArn,
@@ -146,14 +152,22 @@ export async function copyToDestination(
 }
 
 /**
- * Takes a copy slot, or joins the queue for one (false: the task waits to be woken with SLOT_GRANTED).
- * Trying again after queueing closes the gap where a slot freed before anyone could see us in the queue;
- * the entry left behind then only earns this task a SLOT_GRANTED it no longer needs.
+ * The WaitForCopySlot task: completes `taskToken` with SLOT_GRANTED at once if a slot can be had, else queues it
+ * for one. Handing out free slots after queueing closes the gap where a slot freed before the entry was visible.
  */
-async function takeSlotOrQueue(slots: CopySlots, holder: string, taskToken: string): Promise<boolean> {
-  if (await slots.acquire(holder)) return true;
+export async function waitForCopySlot(
+  deps: CopyDependencies,
+  copy: PlannedCopy,
+  taskToken: string,
+): Promise<void> {
+  const { slots } = deps;
+  const holder = slotHolder(copyKey(copy));
+  if (!slots || (await slots.acquire(holder))) {
+    await completeTasks(deps.sfn, [taskToken], { output: SLOT_GRANTED });
+    return;
+  }
   await slots.enqueue(holder, taskToken);
-  return slots.acquire(holder);
+  await grantFreeSlots(slots, deps.sfn);
 }
 
 /** Frees a copy's slot and hands free slots to the copies waiting longest. */
@@ -167,8 +181,9 @@ async function freeSlot(deps: Pick<CopyDependencies, 'sfn' | 'slots'>, key: Copy
  * Hands free slots to the copies waiting longest. A slot taken for a copy whose tasks are all gone (timed
  * out, execution stopped) is freed again at once, so it never idles while a live copy waits behind them.
  */
-async function grantFreeSlots(slots: CopySlots, sfn: SFNClient): Promise<void> {
-  for (;;) {
+export async function grantFreeSlots(slots: CopySlots, sfn: SFNClient): Promise<void> {
+  // Reading the holders first keeps the many granters of a burst from contending in transactions for nothing.
+  while ((await slots.free()) > 0) {
     // Always the head of the queue: granters working from a page read earlier trip over each other's grants.
     const [entry] = await slots.waiting(1);
     if (!entry) return;

@@ -1,9 +1,11 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import type { CopySlots } from './aws/copy-slots.js';
 import type { CopyLedger } from './aws/ledger.js';
 import { listRecoveryPoints } from './aws/recovery-points.js';
 import { parseEnvironment } from './config.js';
+import { grantFreeSlots } from './copy.js';
 import { reconcileExecutionName } from './domain/execution-name.js';
 import { PLAN_KEY } from './domain/ledger-record.js';
 import { type CopyPolicy, ruleMatches } from './domain/policy.js';
@@ -66,6 +68,7 @@ export interface ReconcileDependencies {
   backup: BackupClient;
   ledger: CopyLedger;
   sfn: SFNClient;
+  slots?: CopySlots;
   policy: CopyPolicy;
   stateMachineArn: string;
   /** The instant the window is measured from. */
@@ -151,6 +154,9 @@ export async function reconcile(
   deps: ReconcileDependencies,
   options: ReconcileOptions,
 ): Promise<ReconcileResult> {
+  // A copy that ends hands its slot on; a slot freed by an expired lease, or by a Lambda that died before
+  // handing it on, has nobody to do that, and the copies waiting for one would sleep until their timeout.
+  if (deps.slots) await grantFreeSlots(deps.slots, deps.sfn);
   const createdAfter = new Date(deps.now.getTime() - options.lookbackHours * HOUR_MS);
   // Completion follows creation, so anything created after the grace cutoff cannot have finished before it.
   const completedBefore = new Date(deps.now.getTime() - options.graceMinutes * MINUTE_MS);

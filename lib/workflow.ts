@@ -14,6 +14,8 @@ export const CopyToDestinationInput = z.object({
   taskToken: z.string().min(1),
   executionArn: z.string(),
   redriveCount: z.number().int().min(0),
+  /** Set by WaitForCopySlot: queue for a copy slot rather than copy. */
+  waitForSlot: z.literal(true).optional(),
 });
 
 export const CheckCopyProgressInput = z.object({ copy: PlannedCopySchema });

@@ -104,6 +104,11 @@ export class CopySlots {
     }
   }
 
+  /** How many slots are free now (expired leases count as free, and are released on the way). */
+  async free(): Promise<number> {
+    return this.limit - Object.keys(await this.liveHolders()).length;
+  }
+
   /** Holder → lease expiry (epoch ms); undefined before the first acquire created the item. */
   async holders(): Promise<Record<string, number> | undefined> {
     const { Item } = await this.client.send(

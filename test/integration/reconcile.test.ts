@@ -3,6 +3,7 @@ import { BackupClient } from '@aws-sdk/client-backup';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createHandler } from '../../handlers/reconcile.js';
+import { CopySlots } from '../../lib/aws/copy-slots.js';
 import { reconcileExecutionName } from '../../lib/domain/execution-name.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { ConfigurationError } from '../../lib/errors.js';
@@ -277,6 +278,52 @@ describe('the reconciler, through the real state machine', () => {
     await s.settle();
 
     expect(s.emulator.copyJobs().map((job) => job.request.RecoveryPointArn)).toEqual([lost]);
+  });
+
+  it('hands the copy slot of an execution that died (lease expired) to the copy waiting for it', async () => {
+    stack = await LocalStack.start({
+      policy: policyFor(),
+      dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      copySlots: 1,
+    });
+    const s = stack;
+    const leaseMs = 13 * 3_600_000;
+    const slots = new CopySlots(s.documents, s.ledger.tableName, 1, leaseMs);
+    // The only slot is held by a copy whose execution died; its lease runs out a second from now.
+    await new CopySlots(
+      s.documents,
+      s.ledger.tableName,
+      1,
+      leaseMs,
+      () => Date.now() - leaseMs + 1000,
+    ).acquire('a-copy-whose-execution-died');
+    const event = backupJobCompleted();
+    s.seedFor(event);
+    await s.deliver(event);
+    while ((await slots.waiting(1)).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The lease has expired, but no copy ended to hand the slot on: the copy still waits.
+    expect(s.stepFunctions.executions().map((execution) => execution.status)).toEqual(['RUNNING']);
+
+    const config = {
+      ledgerTable: s.ledger.tableName,
+      policy: policyFor(),
+      copySlots: 1,
+      copySlotLeaseMs: leaseMs,
+    };
+    const runtime = createRuntime(config, { backup: backupClientFor(s), documents: s.documents, sfn: s.sfn });
+    const handler = createHandler(
+      () => runtime,
+      () => ({ stateMachineArn: s.stepFunctions.stateMachineArn, ...WINDOW }),
+    );
+    await handler(scheduledEvent, lambdaContext);
+    await s.settle();
+
+    const report = await s.report();
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.copyJobs).toEqual([
+      expect.objectContaining({ recoveryPointArn: event.resources[0], state: 'COMPLETED' }),
+    ]);
   });
 });
 
