@@ -13,6 +13,7 @@ import {
   LimitExceededException,
   ServiceUnavailableException,
 } from './errors.js';
+import { logger } from './logger.js';
 import { count, Metric, seconds } from './metrics.js';
 
 export interface CopyDependencies {
@@ -190,7 +191,17 @@ export async function grantFreeSlots(slots: CopySlots, sfn: SFNClient): Promise<
     const grant = await slots.grant(entry);
     if (grant.outcome === 'full') return;
     if (grant.outcome === 'gone') continue;
-    const closed = await completeTasks(sfn, grant.taskTokens, { output: SLOT_GRANTED });
+    let closed: string[];
+    try {
+      closed = await completeTasks(sfn, grant.taskTokens, { output: SLOT_GRANTED });
+    } catch (error) {
+      // Step Functions did not take the wake-up: queue the tasks again and give the slot back, so a later
+      // granter (or the reconciler) wakes them, not their 7-day timeout.
+      logger.warn('could not wake a copy granted a slot; queued it again', { holder: entry.holder, error });
+      for (const taskToken of grant.taskTokens) await slots.enqueue(entry.holder, taskToken);
+      if (grant.outcome === 'granted') await slots.release(entry.holder, grant.expiresAt);
+      return;
+    }
     if (grant.outcome === 'granted' && closed.length === grant.taskTokens.length) {
       await slots.release(entry.holder, grant.expiresAt);
     }

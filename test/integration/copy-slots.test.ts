@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
-import { createLedgerTable, documentClient } from '../support/dynamodb-local.js';
+import { grantFreeSlots } from '../../lib/copy.js';
+import { createLedgerTable, DUMMY_CREDENTIALS, documentClient, freePort } from '../support/dynamodb-local.js';
 
 const LEASE_MS = 3_600_000;
 
@@ -111,5 +113,25 @@ describe('copy slots (DynamoDB Local)', () => {
     clock += 1000;
     await slots.enqueue('copy', 'token-later');
     expect((await slots.waiting(10)).map((queued) => queued.holder)).toEqual(['other', 'copy']);
+  });
+
+  it('gives the slot back and queues the tasks again when Step Functions does not take the wake-up', async () => {
+    const slots = slotsOf(1);
+    await slots.enqueue('copy', 'token');
+    // Nothing listens on this port: SendTaskSuccess fails with a connection error.
+    const unreachable = new SFNClient({
+      endpoint: `http://127.0.0.1:${await freePort()}`,
+      region: 'us-east-1',
+      credentials: DUMMY_CREDENTIALS,
+      maxAttempts: 1,
+    });
+
+    await grantFreeSlots(slots, unreachable);
+    unreachable.destroy();
+
+    expect(await slots.holders()).toEqual({});
+    expect(await slots.waiting(10)).toEqual([
+      expect.objectContaining({ holder: 'copy', taskTokens: ['token'] }),
+    ]);
   });
 });
