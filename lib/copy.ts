@@ -153,8 +153,9 @@ export async function copyToDestination(
 }
 
 /**
- * The WaitForCopySlot task: completes `taskToken` with SLOT_GRANTED at once if a slot can be had, else queues it
- * for one. Handing out free slots after queueing closes the gap where a slot freed before the entry was visible.
+ * The WaitForCopySlot task: queues `taskToken` for a copy slot, to be completed with SLOT_GRANTED when one is
+ * handed on. A slot freed before the entry was visible would idle, so it tries once more itself; the entry
+ * then left behind only earns these tasks a SLOT_GRANTED they no longer need.
  */
 export async function waitForCopySlot(
   deps: CopyDependencies,
@@ -163,12 +164,11 @@ export async function waitForCopySlot(
 ): Promise<void> {
   const { slots } = deps;
   const holder = slotHolder(copyKey(copy));
-  if (!slots || (await slots.acquire(holder))) {
-    await completeTasks(deps.sfn, [taskToken], { output: SLOT_GRANTED });
-    return;
+  if (slots) {
+    await slots.enqueue(holder, taskToken);
+    if (!(await slots.acquire(holder))) return;
   }
-  await slots.enqueue(holder, taskToken);
-  await grantFreeSlots(slots, deps.sfn);
+  await completeTasks(deps.sfn, [taskToken], { output: SLOT_GRANTED });
 }
 
 /** Frees a copy's slot and hands free slots to the copies waiting longest. */

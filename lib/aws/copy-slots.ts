@@ -117,27 +117,12 @@ export class CopySlots {
     return Item?.holders as Record<string, number> | undefined;
   }
 
-  /** Queues `taskToken` for `holder`'s slot: joins the holder's entry if it has one, else takes the last place. */
+  /** Queues `taskToken` for `holder`'s slot: takes the last place, or joins the holder's entry if it has one. */
   async enqueue(holder: string, taskToken: string): Promise<void> {
     for (;;) {
-      const { Item: place } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: placeKey(holder), ConsistentRead: true }),
-      );
+      const queuedAt = new Date(this.now()).toISOString();
+      const position = `${queuedAt}#${holder}`;
       try {
-        if (place) {
-          await this.client.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: entryKey(place.position),
-              UpdateExpression: 'ADD taskTokens :token',
-              ConditionExpression: 'attribute_exists(recoveryPointArn)',
-              ExpressionAttributeValues: { ':token': new Set([taskToken]) },
-            }),
-          );
-          return;
-        }
-        const queuedAt = new Date(this.now()).toISOString();
-        const position = `${queuedAt}#${holder}`;
         await this.client.send(
           new TransactWriteCommand({
             TransactItems: [
@@ -165,8 +150,26 @@ export class CopySlots {
         );
         return;
       } catch (error) {
-        // The entry was granted meanwhile, or another task of this copy queued first: look again.
-        if (!isConditionFailure(error) && !isCancelled(error)) throw error;
+        if (!isCancelled(error)) throw error;
+      }
+      const { Item: place } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: placeKey(holder), ConsistentRead: true }),
+      );
+      if (!place) continue;
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: entryKey(place.position),
+            UpdateExpression: 'ADD taskTokens :token',
+            ConditionExpression: 'attribute_exists(recoveryPointArn)',
+            ExpressionAttributeValues: { ':token': new Set([taskToken]) },
+          }),
+        );
+        return;
+      } catch (error) {
+        // The entry was granted meanwhile: queue anew.
+        if (!isConditionFailure(error)) throw error;
       }
     }
   }

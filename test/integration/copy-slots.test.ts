@@ -68,7 +68,8 @@ describe('copy slots (DynamoDB Local)', () => {
     expect(grants.filter((grant) => grant.outcome === 'granted')).toEqual([
       { outcome: 'granted', taskTokens: ['token'], expiresAt: clock + LEASE_MS },
     ]);
-    expect(grants.every((grant) => grant.outcome === 'granted' || grant.outcome === 'gone')).toBe(true);
+    // The others found the entry gone or the slot taken; none of them woke the copy's tasks as well.
+    expect(grants.filter((grant) => 'taskTokens' in grant)).toHaveLength(1);
     expect(await slots.waiting(10)).toEqual([]);
     expect(Object.keys((await slots.holders()) ?? {})).toEqual(['waiting']);
   });
