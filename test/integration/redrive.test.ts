@@ -21,7 +21,7 @@ import {
   redriveToken,
   restartName,
 } from '../../lib/operations/redrive.js';
-import { DUMMY_CREDENTIALS } from '../support/dynamodb-local.js';
+import { DUMMY_CREDENTIALS, localCommandEnvironment } from '../support/dynamodb-local.js';
 import { backupJobCompleted, DR_ISOLATED, DR_WEST, manualInput, policyFor } from '../support/factories.js';
 import { LocalStack } from '../support/local-stack.js';
 
@@ -292,17 +292,12 @@ describe('redrive', () => {
   it('runs as a command: --json re-drives the local stack, --help exits 0', async () => {
     const s = await startStack();
     const [executionArn] = await failedCopies(s);
-    const env = {
-      PATH: process.env.PATH,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
+    const env = localCommandEnvironment({
       AWS_ENDPOINT_URL_SFN: s.stepFunctions.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
       STATE_MACHINE_ARN: s.stepFunctions.stateMachineArn,
       LEDGER_TABLE: s.ledger.tableName,
-    };
+    });
 
     const { stdout } = await runScript(['--json', '--since', '1h'], env);
     await s.settle();

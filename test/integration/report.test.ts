@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CopyLedger } from '../../lib/aws/ledger.js';
 import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
 import { buildReport, readLedgerWindow } from '../../lib/operations/report.js';
-import { DUMMY_CREDENTIALS, documentClient } from '../support/dynamodb-local.js';
+import { documentClient, localCommandEnvironment } from '../support/dynamodb-local.js';
 import {
   backupJobCompleted,
   COPY_ROLE,
@@ -217,15 +217,10 @@ describe('the ledger report against DynamoDB Local', () => {
       }),
     ]);
 
-    const env = {
-      PATH: process.env.PATH,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
+    const env = localCommandEnvironment({
       AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
       LEDGER_TABLE: s.ledger.tableName,
-    };
+    });
     const { stdout } = await runScript(['--json', '--since', window.since.toISOString()], env);
     const printed = JSON.parse(stdout);
     expect(printed).toMatchObject({ copies: report.copies, plans: report.plans, failures: report.failures });

@@ -14,6 +14,16 @@ import { parse } from 'yaml';
 /** Local peers take dummy credentials; nothing here ever reaches AWS. */
 export const DUMMY_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
+/** The environment for running one of our scripts as a child process against local services. */
+export const localCommandEnvironment = (variables: Record<string, string>): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+  AWS_EC2_METADATA_DISABLED: 'true',
+  ...variables,
+});
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
