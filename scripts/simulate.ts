@@ -46,7 +46,7 @@ if (values.help || values.event.length === 0) {
 // The handlers' logger reads its level when first imported: keep the trace readable.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 const { readPolicyFile } = await import('../lib/policy-file.js');
-const { LocalStack } = await import('../test/support/local-stack.js');
+const { LocalService } = await import('../local/local-service.js');
 const { formatReport } = await import('./simulation-report.js');
 
 function number(name: string, text: string | undefined): number | undefined {
@@ -62,7 +62,7 @@ const inputs = (
 ).flatMap((content) => (Array.isArray(content) ? content : [content]));
 
 const concurrencyLimit = number('concurrency-limit', values['concurrency-limit']);
-const stack = await LocalStack.start({
+const stack = await LocalService.start({
   policy: await readPolicyFile(values.policy),
   timeScale: number('time-scale', values['time-scale']) ?? 0.001,
   emulator: {

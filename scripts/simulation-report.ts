@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import type { SimulationReport } from '../test/support/local-stack.js';
+import type { SimulationReport } from '../local/local-service.js';
 
 function failureOf(event: HistoryEvent): string | undefined {
   const details =

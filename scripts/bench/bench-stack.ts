@@ -12,18 +12,18 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import type { Context } from 'aws-lambda';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { createRuntime, type Runtime } from '../../lib/runtime.js';
-import { BackupEmulator } from '../../test/support/backup-emulator.js';
-import { createLedgerTable, DUMMY_CREDENTIALS, documentClient } from '../../test/support/dynamodb-local.js';
-import { matchesPattern } from '../../test/support/event-pattern.js';
-import { LocalStepFunctions } from '../../test/support/local-step-functions.js';
+import { BackupEmulator } from '../../local/backup-emulator.js';
+import { createLedgerTable, DUMMY_CREDENTIALS, documentClient } from '../../local/dynamodb-local.js';
+import { matchesPattern } from '../../local/event-pattern.js';
 import {
   copyJobEventsPattern,
   lambdaContext as functionContext,
   type Handler,
   loadHandlers,
-} from '../../test/support/serverless-functions.js';
-import { loadDefinition } from '../../test/support/state-machine-definition.js';
-import type { VirtualTime } from './virtual-time.js';
+} from '../../local/serverless-functions.js';
+import { loadDefinition } from '../../local/state-machine-definition.js';
+import { LocalStepFunctions } from '../../local/step-functions.js';
+import type { VirtualTime } from '../../local/virtual-time.js';
 
 const root = new URL('../../', import.meta.url);
 const REGION = 'us-east-1';

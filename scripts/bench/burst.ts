@@ -4,10 +4,10 @@
  * Retry alone (COPY_SLOTS = 0), and measures how close the drain comes to the ideal N / C × copy time.
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { backupJobCompleted, policyFor } from '../../test/support/factories.js';
-import { functionNameFromArn } from '../../test/support/state-machine-definition.js';
+import { backupJobCompleted, policyFor } from '../../local/factories.js';
+import { functionNameFromArn } from '../../local/state-machine-definition.js';
+import { VirtualTime } from '../../local/virtual-time.js';
 import { BenchStack, type DynamoDbMeter } from './bench-stack.js';
-import { VirtualTime } from './virtual-time.js';
 
 export type ThrottleMode = 'slots' | 'retry-only';
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
-import { serverless } from '../../test/support/serverless-functions.js';
-import { packageService, ROOT, removeTemporaryDirs } from '../../test/support/serverless-package.js';
+import { serverless } from '../../local/serverless-functions.js';
+import { packageService, ROOT, removeTemporaryDirs } from '../../local/serverless-package.js';
 
 /** The SDK clients a bundle can hold, by the class name esbuild keeps (keepNames), and how to build each. */
 const SDK_CLIENTS = {

@@ -4,7 +4,7 @@
  * on-demand prices.
  */
 
-import { serverless } from '../../test/support/serverless-functions.js';
+import { serverless } from '../../local/serverless-functions.js';
 import { type BurstResult, runBurst, type Usage } from './burst.js';
 
 /** us-east-1 list prices in USD, as published on the pages cited. */

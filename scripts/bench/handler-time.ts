@@ -7,8 +7,8 @@ import { performance } from 'node:perf_hooks';
 import { slotHolder } from '../../lib/aws/copy-slots.js';
 import { copyKey } from '../../lib/copy.js';
 import type { PlannedRecoveryPoint } from '../../lib/plan.js';
-import { backupJobCompleted, policyFor } from '../../test/support/factories.js';
-import { serverless } from '../../test/support/serverless-functions.js';
+import { backupJobCompleted, policyFor } from '../../local/factories.js';
+import { serverless } from '../../local/serverless-functions.js';
 import { BenchStack, lambdaContext } from './bench-stack.js';
 
 export interface HandlerTimeOptions {

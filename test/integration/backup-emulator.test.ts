@@ -20,7 +20,7 @@ import {
   type BackupEmulatorOptions,
   type CopyJobStateChangeEvent,
   type RecoveryPoint,
-} from '../support/backup-emulator.js';
+} from '../../local/backup-emulator.js';
 
 const DEST = 'arn:aws:backup:us-west-2:222222222222:backup-vault:dr';
 const OTHER_DEST = 'arn:aws:backup:eu-west-1:222222222222:backup-vault:dr-eu';

@@ -3,7 +3,12 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
 import { grantFreeSlots } from '../../lib/copy.js';
-import { createLedgerTable, DUMMY_CREDENTIALS, documentClient, freePort } from '../support/dynamodb-local.js';
+import {
+  createLedgerTable,
+  DUMMY_CREDENTIALS,
+  documentClient,
+  freePort,
+} from '../../local/dynamodb-local.js';
 
 const LEASE_MS = 3_600_000;
 

@@ -2,17 +2,17 @@ import { RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
-import type { BackupEmulatorOptions } from '../support/backup-emulator.js';
+import type { BackupEmulatorOptions } from '../../local/backup-emulator.js';
 import {
   backupJobCompleted,
   DR_ISOLATED,
   DR_WEST,
   policyFor,
   recoveryPointArn,
-} from '../support/factories.js';
-import { LocalStack, type SimulationReport } from '../support/local-stack.js';
+} from '../../local/factories.js';
+import { LocalService, type SimulationReport } from '../../local/local-service.js';
 
-let stack: LocalStack | undefined;
+let stack: LocalService | undefined;
 
 async function startStack(
   options: {
@@ -22,7 +22,7 @@ async function startStack(
     timeScale?: number;
   } = {},
 ) {
-  stack = await LocalStack.start({
+  stack = await LocalService.start({
     policy: options.policy ?? policyFor(),
     dynamoDbEndpoint: inject('dynamoDbEndpoint'),
     emulator: options.emulator ?? {},
@@ -37,7 +37,7 @@ afterEach(async () => {
   stack = undefined;
 });
 
-async function deliverAll(s: LocalStack, inputs: unknown[]) {
+async function deliverAll(s: LocalService, inputs: unknown[]) {
   for (const input of inputs) s.seedFor(input);
   const arns = await Promise.all(inputs.map((input) => s.deliver(input)));
   await s.settle();

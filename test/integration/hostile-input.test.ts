@@ -12,9 +12,11 @@ import { PLAN_KEY } from '../../lib/domain/ledger-record.js';
 import { REJECTION_ERROR_NAMES, RejectionError } from '../../lib/errors.js';
 import { rejectedInputKey } from '../../lib/plan.js';
 import { createRuntime } from '../../lib/runtime.js';
-import { BackupEmulator } from '../support/backup-emulator.js';
-import { DUMMY_CREDENTIALS, documentClient } from '../support/dynamodb-local.js';
-import { DR_WEST, manualInput, policyFor } from '../support/factories.js';
+import { BackupEmulator } from '../../local/backup-emulator.js';
+import { DUMMY_CREDENTIALS, documentClient } from '../../local/dynamodb-local.js';
+import { DR_WEST, manualInput, policyFor } from '../../local/factories.js';
+import { LocalService } from '../../local/local-service.js';
+import { lambdaContext } from '../../local/serverless-functions.js';
 import {
   BASES,
   type BaseName,
@@ -22,8 +24,6 @@ import {
   type HostileInput,
   hostileInput,
 } from '../support/hostile-events.js';
-import { LocalStack } from '../support/local-stack.js';
-import { lambdaContext } from '../support/serverless-functions.js';
 
 /** A refusal's message grows with the number of broken rules, never with the size of the values it quotes. */
 const MAX_SUMMARY_LENGTH = 200;
@@ -150,10 +150,10 @@ describe('the intake (normalizeInput) refuses hostile input', () => {
 });
 
 describe('the state machine ends hostile input as InputRejected with a REJECTED ledger record', () => {
-  let stack: LocalStack;
+  let stack: LocalService;
 
   beforeAll(async () => {
-    stack = await LocalStack.start({ policy: policyFor(), dynamoDbEndpoint: inject('dynamoDbEndpoint') });
+    stack = await LocalService.start({ policy: policyFor(), dynamoDbEndpoint: inject('dynamoDbEndpoint') });
   });
 
   afterAll(() => stack?.close());

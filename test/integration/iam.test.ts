@@ -18,7 +18,7 @@ import {
   readJson,
   removeTemporaryDirs,
   renderTemplate,
-} from '../support/serverless-package.js';
+} from '../../local/serverless-package.js';
 
 const DEPLOYMENT = { partition: 'aws', region: 'us-east-1', accountId: '111111111111' };
 const HERE = `${DEPLOYMENT.region}:${DEPLOYMENT.accountId}`;

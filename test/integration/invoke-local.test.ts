@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, type Run, removeTemporaryDirs, serverless } from '../support/serverless-package.js';
+import { ROOT, type Run, removeTemporaryDirs, serverless } from '../../local/serverless-package.js';
 
 /** The JSON object invoke local prints: from the first line that opens `{` to the last line that closes it. */
 // biome-ignore lint/suspicious/noExplicitAny: the printed result is untyped JSON.

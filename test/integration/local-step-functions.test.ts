@@ -28,17 +28,17 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  type LambdaInvocationContext,
-  type LambdaInvoker,
-  LocalStepFunctions,
-  type LocalStepFunctionsOptions,
-} from '../support/local-step-functions.js';
-import {
   functionNameFromArn,
   loadDefinition,
   resolveDefinition,
   type StateMachineDefinition,
-} from '../support/state-machine-definition.js';
+} from '../../local/state-machine-definition.js';
+import {
+  type LambdaInvocationContext,
+  type LambdaInvoker,
+  LocalStepFunctions,
+  type LocalStepFunctionsOptions,
+} from '../../local/step-functions.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'asl');
 const ARN = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}`;

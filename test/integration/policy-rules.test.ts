@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
-import { DR_WEST, manualInput, policyFor, recoveryPointArn } from '../support/factories.js';
-import { LocalStack } from '../support/local-stack.js';
+import { DR_WEST, manualInput, policyFor, recoveryPointArn } from '../../local/factories.js';
+import { LocalService } from '../../local/local-service.js';
 
-let stack: LocalStack | undefined;
+let stack: LocalService | undefined;
 
 afterEach(async () => {
   await stack?.close();
@@ -12,7 +12,7 @@ afterEach(async () => {
 
 /** Seeds one recovery point with `fields`, starts a manual execution for it and reports. */
 async function copyRecoveryPoint(policy: CopyPolicy, arn: string, fields: Record<string, unknown>) {
-  stack = await LocalStack.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint') });
+  stack = await LocalService.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint') });
   stack.emulator.seedRecoveryPoint({ RecoveryPointArn: arn, BackupVaultName: 'primary', ...fields });
   await stack.deliver(manualInput(arn));
   await stack.settle();

@@ -9,15 +9,15 @@ import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { ConfigurationError } from '../../lib/errors.js';
 import { loadReconcileSettings, type ReconcileResult, reconcile } from '../../lib/reconcile.js';
 import { createRuntime } from '../../lib/runtime.js';
-import type { BackupEmulatorOptions, RecoveryPoint } from '../support/backup-emulator.js';
-import { DUMMY_CREDENTIALS } from '../support/dynamodb-local.js';
-import { backupJobCompleted, DR_WEST, policyFor, recoveryPointArn } from '../support/factories.js';
-import { LocalStack } from '../support/local-stack.js';
+import type { BackupEmulatorOptions, RecoveryPoint } from '../../local/backup-emulator.js';
+import { DUMMY_CREDENTIALS } from '../../local/dynamodb-local.js';
+import { backupJobCompleted, DR_WEST, policyFor, recoveryPointArn } from '../../local/factories.js';
+import { LocalService } from '../../local/local-service.js';
 
 const WINDOW = { lookbackHours: 24, graceMinutes: 15 };
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:copy-recovery-point';
 
-let stack: LocalStack | undefined;
+let stack: LocalService | undefined;
 const clients: { destroy(): void }[] = [];
 
 afterEach(async () => {
@@ -27,12 +27,12 @@ afterEach(async () => {
 });
 
 async function startStack(policy: CopyPolicy = policyFor(), emulator: BackupEmulatorOptions = {}) {
-  stack = await LocalStack.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint'), emulator });
+  stack = await LocalService.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint'), emulator });
   return stack;
 }
 
 /** A Backup client of our own against the stack's emulator (the stack's runtime is private). */
-function backupClientFor(s: LocalStack): BackupClient {
+function backupClientFor(s: LocalService): BackupClient {
   const client = new BackupClient({
     region: 'us-east-1',
     credentials: DUMMY_CREDENTIALS,
@@ -44,7 +44,7 @@ function backupClientFor(s: LocalStack): BackupClient {
 }
 
 /** One reconciler run over the stack, as the scheduled function would run it now. */
-function reconcilerFor(s: LocalStack, policy: CopyPolicy = policyFor(), pageSize?: number) {
+function reconcilerFor(s: LocalService, policy: CopyPolicy = policyFor(), pageSize?: number) {
   const backup = backupClientFor(s);
   return () =>
     reconcile(
@@ -63,7 +63,7 @@ function reconcilerFor(s: LocalStack, policy: CopyPolicy = policyFor(), pageSize
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
 
 /** A recovery point in `primary` whose backup began 10 minutes before it completed; its event is never sent. */
-function seedFinished(s: LocalStack, completedMinutesAgo = 30, overrides: Partial<RecoveryPoint> = {}) {
+function seedFinished(s: LocalService, completedMinutesAgo = 30, overrides: Partial<RecoveryPoint> = {}) {
   return s.emulator.seedRecoveryPoint({
     RecoveryPointArn: recoveryPointArn(),
     BackupVaultName: 'primary',
@@ -281,7 +281,7 @@ describe('the reconciler, through the real state machine', () => {
   });
 
   it('hands the copy slot of an execution that died (lease expired) to the copy waiting for it', async () => {
-    stack = await LocalStack.start({
+    stack = await LocalService.start({
       policy: policyFor(),
       dynamoDbEndpoint: inject('dynamoDbEndpoint'),
       copySlots: 1,

@@ -21,11 +21,11 @@ import {
   redriveToken,
   restartName,
 } from '../../lib/operations/redrive.js';
-import { DUMMY_CREDENTIALS, localCommandEnvironment } from '../support/dynamodb-local.js';
-import { backupJobCompleted, DR_ISOLATED, DR_WEST, manualInput, policyFor } from '../support/factories.js';
-import { LocalStack } from '../support/local-stack.js';
+import { DUMMY_CREDENTIALS, localCommandEnvironment } from '../../local/dynamodb-local.js';
+import { backupJobCompleted, DR_ISOLATED, DR_WEST, manualInput, policyFor } from '../../local/factories.js';
+import { LocalService } from '../../local/local-service.js';
 
-let stack: LocalStack | undefined;
+let stack: LocalService | undefined;
 
 afterEach(async () => {
   await stack?.close();
@@ -34,12 +34,12 @@ afterEach(async () => {
 
 async function startStack(policy: CopyPolicy = policyFor()) {
   // A copy that ends up waiting for the progress check waits the scaled 12 h task timeout: keep it to 4 s.
-  stack = await LocalStack.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint') });
+  stack = await LocalService.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint') });
   return stack;
 }
 
 /** Delivers `count` backup events whose copy to DR_WEST fails, waits for the executions to fail. */
-async function failedCopies(s: LocalStack, count = 1): Promise<string[]> {
+async function failedCopies(s: LocalService, count = 1): Promise<string[]> {
   s.emulator.failCopy(
     { destinationBackupVaultArn: DR_WEST },
     { state: 'FAILED', message: 'boom', times: count },
@@ -53,12 +53,12 @@ async function failedCopies(s: LocalStack, count = 1): Promise<string[]> {
 
 const lastHour = () => new Date(Date.now() - 3_600_000);
 
-function depsOf(s: LocalStack, sfn: SFNClient = s.sfn) {
+function depsOf(s: LocalService, sfn: SFNClient = s.sfn) {
   return { sfn, ledger: s.ledger, stateMachineArn: s.stepFunctions.stateMachineArn };
 }
 
 /** Lists what the command would and handles it, then waits for whatever it started to end. */
-async function redriveRecent(s: LocalStack, options: RedriveOptions = {}, sfn: SFNClient = s.sfn) {
+async function redriveRecent(s: LocalService, options: RedriveOptions = {}, sfn: SFNClient = s.sfn) {
   const stateMachineArn = s.stepFunctions.stateMachineArn;
   const executions = await findRedrivable({ sfn: s.sfn, stateMachineArn, since: lastHour() });
   const results = await redriveAll(depsOf(s, sfn), executions, options);
@@ -73,7 +73,7 @@ interface Overrides {
 }
 
 /** An SFNClient that sends every call to the local stack, except where an override answers. */
-function sfnWith(s: LocalStack, overrides: Overrides): SFNClient {
+function sfnWith(s: LocalService, overrides: Overrides): SFNClient {
   const client = new SFNClient({ region: 'us-east-1', credentials: DUMMY_CREDENTIALS });
   const mock = mockClient(client);
   mock.on(ListExecutionsCommand).callsFake((input) => s.sfn.send(new ListExecutionsCommand(input)));

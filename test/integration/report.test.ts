@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { CopyLedger } from '../../lib/aws/ledger.js';
 import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
 import { buildReport, readLedgerWindow } from '../../lib/operations/report.js';
-import { documentClient, localCommandEnvironment } from '../support/dynamodb-local.js';
+import { documentClient, localCommandEnvironment } from '../../local/dynamodb-local.js';
 import {
   backupJobCompleted,
   COPY_ROLE,
@@ -13,8 +13,8 @@ import {
   manualInput,
   policyFor,
   recoveryPointArn,
-} from '../support/factories.js';
-import { LocalStack } from '../support/local-stack.js';
+} from '../../local/factories.js';
+import { LocalService } from '../../local/local-service.js';
 
 const NOW = new Date('2026-05-02T12:00:00.000Z');
 const hoursAgo = (hours: number) => new Date(NOW.getTime() - hours * 3_600_000);
@@ -145,7 +145,7 @@ describe('buildReport', () => {
 });
 
 describe('the ledger report against DynamoDB Local', () => {
-  let stack: LocalStack | undefined;
+  let stack: LocalService | undefined;
 
   afterEach(async () => {
     await stack?.close();
@@ -153,7 +153,7 @@ describe('the ledger report against DynamoDB Local', () => {
   });
 
   it('summarizes a mixed run (one copy, one refusal, one failed copy) in process and as a command', async () => {
-    const s = await LocalStack.start({ policy: policyFor(), dynamoDbEndpoint: inject('dynamoDbEndpoint') });
+    const s = await LocalService.start({ policy: policyFor(), dynamoDbEndpoint: inject('dynamoDbEndpoint') });
     stack = s;
     s.emulator.failCopy({ destinationBackupVaultArn: DR_WEST }, { state: 'FAILED', message: 'boom' });
     const inputs = [

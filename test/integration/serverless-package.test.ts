@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { matchesPattern } from '../support/event-pattern.js';
+import { matchesPattern } from '../../local/event-pattern.js';
 import {
   type Json,
   packageService,
@@ -18,7 +18,7 @@ import {
   renderTemplate,
   serverless,
   tempDir,
-} from '../support/serverless-package.js';
+} from '../../local/serverless-package.js';
 
 const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',

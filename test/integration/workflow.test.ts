@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { Metric, metrics } from '../../lib/metrics.js';
-import type { BackupEmulatorOptions } from '../support/backup-emulator.js';
+import type { BackupEmulatorOptions } from '../../local/backup-emulator.js';
 import {
   backupJobCompleted,
   DR_ISOLATED,
@@ -10,18 +10,18 @@ import {
   policyFor,
   recoveryPointArn,
   recoveryPointCompleted,
-} from '../support/factories.js';
-import { LocalStack } from '../support/local-stack.js';
+} from '../../local/factories.js';
+import { LocalService } from '../../local/local-service.js';
 
-let stack: LocalStack | undefined;
+let stack: LocalService | undefined;
 
 async function startStack(policy: CopyPolicy = policyFor(), emulator: BackupEmulatorOptions = {}) {
-  stack = await LocalStack.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint'), emulator });
+  stack = await LocalService.start({ policy, dynamoDbEndpoint: inject('dynamoDbEndpoint'), emulator });
   return stack;
 }
 
 /** Delivers each input (seeding its recovery point first), waits for everything to end, and reports. */
-async function run(s: LocalStack, ...inputs: unknown[]) {
+async function run(s: LocalService, ...inputs: unknown[]) {
   for (const input of inputs) s.seedFor(input);
   await Promise.all(inputs.map((input) => s.deliver(input)));
   await s.settle();

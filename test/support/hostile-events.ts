@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { COPY_ROLE, DR_ISOLATED, DR_WEST, policyFor } from './factories.js';
+import { COPY_ROLE, DR_ISOLATED, DR_WEST, policyFor } from '../../local/factories.js';
 
 /** The scope the tests' policy allows; anything outside it is refused. */
 const { allowed } = policyFor();

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePattern, EventPatternError, matchesPattern } from '../support/event-pattern.js';
+import { compilePattern, EventPatternError, matchesPattern } from '../../local/event-pattern.js';
 
 type Case = [description: string, event: unknown, expected: boolean];
 

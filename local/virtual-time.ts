@@ -69,7 +69,7 @@ class Queue {
 const before = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 
 /** Timers set from these files run on virtual time. */
-const VIRTUAL_CALLERS = /aws-local-stepfunctions|local-step-functions\.ts/;
+const VIRTUAL_CALLERS = /aws-local-stepfunctions|step-functions\.ts/;
 
 /** What a virtual setTimeout returns: enough of Node's Timeout for the callers above. */
 class VirtualTimeout {

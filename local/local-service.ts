@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { BackupClient } from '@aws-sdk/client-backup';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { CopyLedger } from '../../lib/aws/ledger.js';
-import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
-import type { CopyPolicy } from '../../lib/domain/policy.js';
-import { createRuntime, type Runtime } from '../../lib/runtime.js';
+import type { CopyLedger } from '../lib/aws/ledger.js';
+import type { LedgerRecord } from '../lib/domain/ledger-record.js';
+import type { CopyPolicy } from '../lib/domain/policy.js';
+import { createRuntime, type Runtime } from '../lib/runtime.js';
 import { BackupEmulator, type BackupEmulatorOptions, type RecoveryPoint } from './backup-emulator.js';
 import {
   createLedgerTable,
@@ -14,7 +14,6 @@ import {
   startDynamoDbLocal,
 } from './dynamodb-local.js';
 import { matchesPattern } from './event-pattern.js';
-import { type LocalExecution, LocalStepFunctions } from './local-step-functions.js';
 import {
   copyJobEventsPattern,
   type Handler,
@@ -23,11 +22,12 @@ import {
   loadHandlers,
 } from './serverless-functions.js';
 import { loadDefinition } from './state-machine-definition.js';
+import { type LocalExecution, LocalStepFunctions } from './step-functions.js';
 
-const root = new URL('../../', import.meta.url);
+const root = new URL('../', import.meta.url);
 const REGION = 'us-east-1';
 
-export interface LocalStackOptions {
+export interface LocalServiceOptions {
   policy: CopyPolicy;
   /** An already running DynamoDB Local; otherwise one is started (and stopped on close). */
   dynamoDbEndpoint?: string;
@@ -61,7 +61,7 @@ export interface SimulationReport {
  * two rules (evaluated with their serverless.yml patterns) routing events to the state machine and to
  * copyJobEvents.
  */
-export class LocalStack {
+export class LocalService {
   private readonly deliveries = new Set<Promise<unknown>>();
   readonly deliveryErrors: unknown[] = [];
 
@@ -76,7 +76,7 @@ export class LocalStack {
     private readonly stopDynamoDb: () => Promise<void>,
   ) {}
 
-  static async start(options: LocalStackOptions): Promise<LocalStack> {
+  static async start(options: LocalServiceOptions): Promise<LocalService> {
     const dynamo = options.dynamoDbEndpoint
       ? { endpoint: options.dynamoDbEndpoint, stop: async () => {} }
       : await startDynamoDbLocal();
@@ -115,7 +115,7 @@ export class LocalStack {
         sfn,
       },
     );
-    const stack = new LocalStack(
+    const stack = new LocalService(
       emulator,
       stepFunctions,
       runtime.ledger,

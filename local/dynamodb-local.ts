@@ -75,7 +75,7 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
 
 /** serverless.yml's `resources`, following `${file(...)}` entries to the files they name. */
 function templateResources(): Record<string, { Properties: Record<string, unknown> }> {
-  const root = new URL('../../', import.meta.url);
+  const root = new URL('../', import.meta.url);
   const load = (file: string) => parse(readFileSync(new URL(file, root), 'utf8'));
   const { resources } = load('serverless.yml');
   const parts = (Array.isArray(resources) ? resources : [resources]).map((part: unknown) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type CopyPolicy, parseCopyPolicy } from '../../lib/domain/policy.js';
+import { type CopyPolicy, parseCopyPolicy } from '../lib/domain/policy.js';
 
 export const SOURCE_ACCOUNT = '111111111111';
 export const DR_ACCOUNT = '222222222222';
@@ -41,7 +41,7 @@ export const recoveryPointArn = (id: string = randomUUID()) =>
   `arn:aws:backup:us-east-1:${SOURCE_ACCOUNT}:recovery-point:${id}`;
 
 function sampleEvent(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(`../../events/${file}`, import.meta.url), 'utf8'));
+  return JSON.parse(readFileSync(new URL(`../events/${file}`, import.meta.url), 'utf8'));
 }
 
 /** The sample "Backup Job State Change" event for a fresh recovery point (or the one given). */

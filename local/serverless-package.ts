@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const NOT_LINKED = new Set(['.git', '.esbuild', '.serverless', 'coverage', '.sim', 'serverless.yml']);
 const ENV = {
   ...process.env,

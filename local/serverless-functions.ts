@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context } from 'aws-lambda';
 import { parse } from 'yaml';
-import type { Runtime } from '../../lib/runtime.js';
+import type { Runtime } from '../lib/runtime.js';
 
-const root = new URL('../../', import.meta.url);
+const root = new URL('../', import.meta.url);
 
 interface ServerlessFile {
   provider: { memorySize: number; timeout: number };
