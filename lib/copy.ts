@@ -1,10 +1,10 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeCopyJob, startCopyJob } from './aws/backup.js';
-import { type CopySlots, slotHolder } from './aws/copy-slots.js';
+import type { CopySlots } from './aws/copy-slots.js';
 import type { CopyKey, CopyLedger, JobOutcome } from './aws/ledger.js';
 import { completeTasks } from './aws/sfn.js';
-import { copyIdempotencyToken } from './domain/idempotency.js';
+import { copyIdempotencyToken, copySlotHolder, runId } from './domain/keys.js';
 import { decideCopy, type LedgerRecord } from './domain/ledger-record.js';
 import type { PlannedCopy } from './domain/policy.js';
 import {
@@ -35,8 +35,6 @@ export interface Run {
   executionArn: string;
   redriveCount: number;
 }
-
-export const runId = (run: Run) => `${run.executionArn}#${run.redriveCount}`;
 
 /** What the copy task outputs once the copy exists. */
 export interface CopyResult {
@@ -106,7 +104,7 @@ export async function copyToDestination(
       continue;
     }
     if (decision.action !== 'start') continue;
-    if (deps.slots && !(await deps.slots.acquire(slotHolder(key)))) {
+    if (deps.slots && !(await deps.slots.acquire(copySlotHolder(key)))) {
       await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
       return;
     }
@@ -163,7 +161,7 @@ export async function waitForCopySlot(
   taskToken: string,
 ): Promise<void> {
   const { slots } = deps;
-  const holder = slotHolder(copyKey(copy));
+  const holder = copySlotHolder(copyKey(copy));
   if (slots) {
     await slots.enqueue(holder, taskToken);
     if (!(await slots.acquire(holder))) return;
@@ -174,7 +172,7 @@ export async function waitForCopySlot(
 /** Frees a copy's slot and hands free slots to the copies waiting longest. */
 async function freeSlot(deps: Pick<CopyDependencies, 'sfn' | 'slots'>, key: CopyKey): Promise<void> {
   if (!deps.slots) return;
-  await deps.slots.release(slotHolder(key));
+  await deps.slots.release(copySlotHolder(key));
   await grantFreeSlots(deps.slots, deps.sfn);
 }
 
@@ -283,7 +281,7 @@ export async function checkCopyProgress(
   const record = await deps.ledger.get(key);
   if (!record?.copyJobId || record.status !== 'RUNNING') return { status: record?.status ?? 'MISSING' };
   // Still running after the long wait: keep its copy slot's lease alive.
-  await deps.slots?.acquire(slotHolder(key));
+  await deps.slots?.acquire(copySlotHolder(key));
   const job = await describeCopyJob(deps.backup, record.copyJobId);
   const settled = await settleCopy(deps, key, {
     copyJobId: record.copyJobId,

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { BackupClient } from '@aws-sdk/client-backup';
 import { describeRecoveryPoint } from './aws/backup.js';
 import type { CopyLedger } from './aws/ledger.js';
 import { type CopyRequest, findRecoveryPointArn } from './domain/event.js';
+import { rejectedInputKey } from './domain/keys.js';
 import type { LedgerError } from './domain/ledger-record.js';
 import { type CopyPlan, type CopyPolicy, planCopies } from './domain/policy.js';
 import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
@@ -49,14 +49,6 @@ export async function planRecoveryPoint(
     warnings: plan.warnings,
   });
   return { recoveryPoint, ...plan };
-}
-
-/** The ledger key for input that names no usable recovery point, so even garbage leaves a record. */
-export function rejectedInputKey(input: unknown): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify(input) ?? 'undefined')
-    .digest('hex');
-  return `invalid-input:${digest.slice(0, 32)}`;
 }
 
 /** Records a refused recovery point (or refused input) on its plan item. */

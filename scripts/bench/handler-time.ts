@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { slotHolder } from '../../lib/aws/copy-slots.js';
 import { copyKey } from '../../lib/copy.js';
+import { copySlotHolder } from '../../lib/domain/keys.js';
 import type { PlannedRecoveryPoint } from '../../lib/plan.js';
 import { backupJobCompleted, policyFor } from '../../local/factories.js';
 import { serverless } from '../../local/serverless-functions.js';
@@ -81,7 +81,7 @@ export async function measureHandlerTime(options: HandlerTimeOptions): Promise<H
   // The production default keeps 10 slots; each measured copy gives its slot back untimed, as its end would.
   const releaseSlot = async (input: unknown) => {
     const { copy } = input as { copy: PlannedRecoveryPoint['copies'][number] };
-    await stack.runtime.slots?.release(slotHolder(copyKey(copy)));
+    await stack.runtime.slots?.release(copySlotHolder(copyKey(copy)));
   };
   try {
     const events = Array.from({ length: total }, () => backupJobCompleted());
