@@ -4,6 +4,7 @@ import { describeCopyJob, startCopyJob } from './aws/backup.js';
 import type { CopySlots } from './aws/copy-slots.js';
 import type { CopyKey, CopyLedger, JobOutcome } from './aws/ledger.js';
 import { completeTasks } from './aws/sfn.js';
+import { type CheckCopyProgressOutput, type CopyResult, QUEUED, SLOT_GRANTED } from './contracts.js';
 import { copyIdempotencyToken, copySlotHolder, runId } from './domain/keys.js';
 import { decideCopy, type LedgerRecord } from './domain/ledger-record.js';
 import type { PlannedCopy } from './domain/policy.js';
@@ -24,26 +25,10 @@ export interface CopyDependencies {
   slots?: CopySlots;
 }
 
-/** What the copy task outputs when every copy slot is held: the workflow then waits in WaitForCopySlot. */
-export const QUEUED = { status: 'QUEUED' } as const;
-
-/** What completes WaitForCopySlot: a slot is held for the copy, go and start it. */
-export const SLOT_GRANTED = { status: 'SLOT_GRANTED' } as const;
-
 /** One run of an execution: a re-drive is a new run of the same execution. */
 export interface Run {
   executionArn: string;
   redriveCount: number;
-}
-
-/** What the copy task outputs once the copy exists. */
-export interface CopyResult {
-  recoveryPointArn: string;
-  destinationVaultArn: string;
-  status: 'COMPLETED';
-  attempt: number;
-  copyJobId: string;
-  idempotencyToken: string;
 }
 
 export const copyKey = (copy: PlannedCopy): CopyKey => ({
@@ -276,7 +261,7 @@ export async function settleCopy(
 export async function checkCopyProgress(
   deps: CopyDependencies,
   copy: PlannedCopy,
-): Promise<{ status: string; copyJobId?: string }> {
+): Promise<CheckCopyProgressOutput> {
   const key = copyKey(copy);
   const record = await deps.ledger.get(key);
   if (!record?.copyJobId || record.status !== 'RUNNING') return { status: record?.status ?? 'MISSING' };

@@ -52,14 +52,6 @@ export class RecoveryPointNotCopyableError extends RejectionError {
   override readonly name = 'RecoveryPointNotCopyableError';
 }
 
-/** Names the state machine treats as final rejections (its Catch lists exactly these). */
-export const REJECTION_ERROR_NAMES = [
-  'InvalidInputError',
-  'InvalidPolicyError',
-  'InvalidLifecycleError',
-  'RecoveryPointNotCopyableError',
-] as const;
-
 /** A bad environment variable found at cold start; the function cannot run until it is fixed. */
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';

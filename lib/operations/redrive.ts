@@ -11,11 +11,11 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { CopyLedger } from '../aws/ledger.js';
+import { describeStepError, INPUT_REJECTED } from '../contracts.js';
 import { findRecoveryPointArn } from '../domain/event.js';
 import { redriveClientToken, rejectedInputKey, restartExecutionName } from '../domain/keys.js';
 import { type LedgerError, type LedgerRecord, PLAN_KEY } from '../domain/ledger-record.js';
 import { errorSummary } from '../errors.js';
-import { describeStepError } from '../workflow.js';
 
 export interface RedriveDependencies {
   sfn: SFNClient;
@@ -26,9 +26,6 @@ export interface RedriveDependencies {
 
 /** The statuses RedriveExecution accepts. */
 const UNSUCCESSFUL: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
-
-/** The state machine's final error for refused input (its Rejected Fail state). */
-const INPUT_REJECTED = 'InputRejected';
 
 /**
  * Unsuccessful executions of the state machine that stopped at or after `since` and were never re-driven,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
+import { describeStepError } from '../../lib/contracts.js';
 import { ConfigurationError, InvalidPolicyError } from '../../lib/errors.js';
-import { describeStepError } from '../../lib/workflow.js';
 import { samplePolicyDocument, thrown } from './factories.js';
 
 const goodEnv = (overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
