@@ -27,11 +27,11 @@ function describeField(field: string): string {
 export abstract class RejectionError extends Error {
   readonly violations: RuleViolation[];
 
-  constructor(violations: RuleViolation[], summary?: string) {
+  constructor(violations: RuleViolation[], summary?: string, options?: ErrorOptions) {
     const details = violations
       .map((v) => `${describeField(v.field)} (${describeValue(v.value)}) ${v.rule}`)
       .join('; ');
-    super(summary ? `${summary}: ${details}` : details);
+    super(summary ? `${summary}: ${details}` : details, options);
     this.violations = violations;
   }
 }

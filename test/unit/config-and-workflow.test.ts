@@ -89,6 +89,13 @@ describe('loadConfig', () => {
     expect(error.message).toContain('LEDGER_TABLE');
     expect(error.message).toContain('COPY_POLICY');
   });
+
+  it.each([
+    ['JSON.parse', '{"version": 1', SyntaxError],
+    ['the policy', JSON.stringify({ ...samplePolicyDocument(), version: 2 }), InvalidPolicyError],
+  ])('keeps the error %s raised as the cause of the ConfigurationError', (_from, policy, Cause) => {
+    expect(configError(goodEnv({ COPY_POLICY: policy })).cause).toBeInstanceOf(Cause);
+  });
 });
 
 describe('describeStepError', () => {
