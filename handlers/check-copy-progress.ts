@@ -1,7 +1,7 @@
+import { CheckCopyProgressInput } from '../lib/contracts.js';
 import { checkCopyProgress } from '../lib/copy.js';
 import { lambdaHandler } from '../lib/handler.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
-import { CheckCopyProgressInput } from '../lib/workflow.js';
 
 export const createHandler = (deps: () => Runtime) =>
   lambdaHandler(CheckCopyProgressInput, async ({ copy }) => checkCopyProgress(deps(), copy));

@@ -1,7 +1,7 @@
+import { CopyToDestinationInput } from '../lib/contracts.js';
 import { copyToDestination, waitForCopySlot } from '../lib/copy.js';
 import { lambdaHandler } from '../lib/handler.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
-import { CopyToDestinationInput } from '../lib/workflow.js';
 
 export const createHandler = (deps: () => Runtime) =>
   lambdaHandler(

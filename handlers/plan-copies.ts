@@ -1,7 +1,7 @@
+import { PlanCopiesInput } from '../lib/contracts.js';
 import { lambdaHandler } from '../lib/handler.js';
 import { planRecoveryPoint } from '../lib/plan.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
-import { PlanCopiesInput } from '../lib/workflow.js';
 
 export const createHandler = (deps: () => Runtime) =>
   lambdaHandler(PlanCopiesInput, async ({ request, executionArn }) => {

@@ -1,7 +1,7 @@
+import { describeStepError, RecordRejectionInput } from '../lib/contracts.js';
 import { lambdaHandler } from '../lib/handler.js';
 import { recordRejection } from '../lib/plan.js';
 import { type Runtime, runtime } from '../lib/runtime.js';
-import { describeStepError, RecordRejectionInput } from '../lib/workflow.js';
 
 export const createHandler = (deps: () => Runtime) =>
   lambdaHandler(RecordRejectionInput, async ({ input, error, executionArn }) => ({

@@ -37,7 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     document = JSON.parse(environment.COPY_POLICY);
   } catch (error) {
-    throw new ConfigurationError(`COPY_POLICY: not JSON (${(error as Error).message})`);
+    throw new ConfigurationError(`COPY_POLICY: not JSON (${(error as Error).message})`, { cause: error });
   }
   try {
     return {
@@ -47,7 +47,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       copySlotLeaseMs: environment.COPY_SLOT_LEASE_HOURS * 3_600_000,
     };
   } catch (error) {
-    if (error instanceof InvalidPolicyError) throw new ConfigurationError(`COPY_POLICY: ${error.message}`);
+    if (error instanceof InvalidPolicyError) {
+      throw new ConfigurationError(`COPY_POLICY: ${error.message}`, { cause: error });
+    }
     throw error;
   }
 }

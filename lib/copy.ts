@@ -1,10 +1,11 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeCopyJob, startCopyJob } from './aws/backup.js';
-import { type CopySlots, slotHolder } from './aws/copy-slots.js';
+import type { CopySlots } from './aws/copy-slots.js';
 import type { CopyKey, CopyLedger, JobOutcome } from './aws/ledger.js';
 import { completeTasks } from './aws/sfn.js';
-import { copyIdempotencyToken } from './domain/idempotency.js';
+import { type CheckCopyProgressOutput, type CopyResult, QUEUED, SLOT_GRANTED } from './contracts.js';
+import { copyIdempotencyToken, copySlotHolder, runId } from './domain/keys.js';
 import { decideCopy, type LedgerRecord } from './domain/ledger-record.js';
 import type { PlannedCopy } from './domain/policy.js';
 import {
@@ -24,28 +25,10 @@ export interface CopyDependencies {
   slots?: CopySlots;
 }
 
-/** What the copy task outputs when every copy slot is held: the workflow then waits in WaitForCopySlot. */
-export const QUEUED = { status: 'QUEUED' } as const;
-
-/** What completes WaitForCopySlot: a slot is held for the copy, go and start it. */
-export const SLOT_GRANTED = { status: 'SLOT_GRANTED' } as const;
-
 /** One run of an execution: a re-drive is a new run of the same execution. */
 export interface Run {
   executionArn: string;
   redriveCount: number;
-}
-
-export const runId = (run: Run) => `${run.executionArn}#${run.redriveCount}`;
-
-/** What the copy task outputs once the copy exists. */
-export interface CopyResult {
-  recoveryPointArn: string;
-  destinationVaultArn: string;
-  status: 'COMPLETED';
-  attempt: number;
-  copyJobId: string;
-  idempotencyToken: string;
 }
 
 export const copyKey = (copy: PlannedCopy): CopyKey => ({
@@ -106,7 +89,7 @@ export async function copyToDestination(
       continue;
     }
     if (decision.action !== 'start') continue;
-    if (deps.slots && !(await deps.slots.acquire(slotHolder(key)))) {
+    if (deps.slots && !(await deps.slots.acquire(copySlotHolder(key)))) {
       await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
       return;
     }
@@ -163,7 +146,7 @@ export async function waitForCopySlot(
   taskToken: string,
 ): Promise<void> {
   const { slots } = deps;
-  const holder = slotHolder(copyKey(copy));
+  const holder = copySlotHolder(copyKey(copy));
   if (slots) {
     await slots.enqueue(holder, taskToken);
     if (!(await slots.acquire(holder))) return;
@@ -174,7 +157,7 @@ export async function waitForCopySlot(
 /** Frees a copy's slot and hands free slots to the copies waiting longest. */
 async function freeSlot(deps: Pick<CopyDependencies, 'sfn' | 'slots'>, key: CopyKey): Promise<void> {
   if (!deps.slots) return;
-  await deps.slots.release(slotHolder(key));
+  await deps.slots.release(copySlotHolder(key));
   await grantFreeSlots(deps.slots, deps.sfn);
 }
 
@@ -278,12 +261,12 @@ export async function settleCopy(
 export async function checkCopyProgress(
   deps: CopyDependencies,
   copy: PlannedCopy,
-): Promise<{ status: string; copyJobId?: string }> {
+): Promise<CheckCopyProgressOutput> {
   const key = copyKey(copy);
   const record = await deps.ledger.get(key);
   if (!record?.copyJobId || record.status !== 'RUNNING') return { status: record?.status ?? 'MISSING' };
   // Still running after the long wait: keep its copy slot's lease alive.
-  await deps.slots?.acquire(slotHolder(key));
+  await deps.slots?.acquire(copySlotHolder(key));
   const job = await describeCopyJob(deps.backup, record.copyJobId);
   const settled = await settleCopy(deps, key, {
     copyJobId: record.copyJobId,

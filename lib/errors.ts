@@ -27,11 +27,11 @@ function describeField(field: string): string {
 export abstract class RejectionError extends Error {
   readonly violations: RuleViolation[];
 
-  constructor(violations: RuleViolation[], summary?: string) {
+  constructor(violations: RuleViolation[], summary?: string, options?: ErrorOptions) {
     const details = violations
       .map((v) => `${describeField(v.field)} (${describeValue(v.value)}) ${v.rule}`)
       .join('; ');
-    super(summary ? `${summary}: ${details}` : details);
+    super(summary ? `${summary}: ${details}` : details, options);
     this.violations = violations;
   }
 }
@@ -51,14 +51,6 @@ export class InvalidLifecycleError extends RejectionError {
 export class RecoveryPointNotCopyableError extends RejectionError {
   override readonly name = 'RecoveryPointNotCopyableError';
 }
-
-/** Names the state machine treats as final rejections (its Catch lists exactly these). */
-export const REJECTION_ERROR_NAMES = [
-  'InvalidInputError',
-  'InvalidPolicyError',
-  'InvalidLifecycleError',
-  'RecoveryPointNotCopyableError',
-] as const;
 
 /** A bad environment variable found at cold start; the function cannot run until it is fixed. */
 export class ConfigurationError extends Error {

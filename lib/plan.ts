@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { BackupClient } from '@aws-sdk/client-backup';
 import { describeRecoveryPoint } from './aws/backup.js';
 import type { CopyLedger } from './aws/ledger.js';
+import type { PlanCopiesOutput } from './contracts.js';
 import { type CopyRequest, findRecoveryPointArn } from './domain/event.js';
+import { rejectedInputKey } from './domain/keys.js';
 import type { LedgerError } from './domain/ledger-record.js';
-import { type CopyPlan, type CopyPolicy, planCopies } from './domain/policy.js';
-import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
+import { type CopyPolicy, planCopies } from './domain/policy.js';
+import { checkCopyable } from './domain/recovery-point.js';
 import { errorSummary, RejectionError } from './errors.js';
 import { count, Metric } from './metrics.js';
 
@@ -15,16 +16,12 @@ export interface PlanDependencies {
   policy: CopyPolicy;
 }
 
-export interface PlannedRecoveryPoint extends CopyPlan {
-  recoveryPoint: RecoveryPoint;
-}
-
 /** Looks the recovery point up, checks it can be copied, resolves its copies and records the plan. */
 export async function planRecoveryPoint(
   deps: PlanDependencies,
   request: CopyRequest,
   executionArn: string,
-): Promise<PlannedRecoveryPoint> {
+): Promise<PlanCopiesOutput> {
   const recoveryPoint = await describeRecoveryPoint(
     deps.backup,
     request.sourceBackupVaultName,
@@ -49,14 +46,6 @@ export async function planRecoveryPoint(
     warnings: plan.warnings,
   });
   return { recoveryPoint, ...plan };
-}
-
-/** The ledger key for input that names no usable recovery point, so even garbage leaves a record. */
-export function rejectedInputKey(input: unknown): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify(input) ?? 'undefined')
-    .digest('hex');
-  return `invalid-input:${digest.slice(0, 32)}`;
 }
 
 /** Records a refused recovery point (or refused input) on its plan item. */

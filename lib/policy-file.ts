@@ -12,9 +12,11 @@ export async function readPolicyFile(path: string): Promise<CopyPolicy> {
   try {
     document = parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new InvalidPolicyError([
-      { field: '(file)', value: path, rule: `must be readable YAML: ${(error as Error).message}` },
-    ]);
+    throw new InvalidPolicyError(
+      [{ field: '(file)', value: path, rule: `must be readable YAML: ${(error as Error).message}` }],
+      undefined,
+      { cause: error },
+    );
   }
   const policy = parseCopyPolicy(document);
   const size = Buffer.byteLength(JSON.stringify(policy));

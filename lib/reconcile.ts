@@ -6,7 +6,7 @@ import type { CopyLedger } from './aws/ledger.js';
 import { listRecoveryPoints } from './aws/recovery-points.js';
 import { parseEnvironment } from './config.js';
 import { grantFreeSlots } from './copy.js';
-import { reconcileExecutionName } from './domain/execution-name.js';
+import { reconcileExecutionName } from './domain/keys.js';
 import { PLAN_KEY } from './domain/ledger-record.js';
 import { type CopyPolicy, ruleMatches } from './domain/policy.js';
 import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';

@@ -26,9 +26,11 @@ async function call<T>(request: () => Promise<T>): Promise<T> {
   try {
     return await request();
   } catch (error) {
-    if (error instanceof SdkLimitExceededException) throw new LimitExceededException(error.message);
+    if (error instanceof SdkLimitExceededException) {
+      throw new LimitExceededException(error.message, { cause: error });
+    }
     if (error instanceof SdkServiceUnavailableException || isTransient(error)) {
-      throw new ServiceUnavailableException((error as Error).message);
+      throw new ServiceUnavailableException((error as Error).message, { cause: error });
     }
     throw error;
   }
@@ -64,6 +66,7 @@ export async function describeRecoveryPoint(
         },
       ],
       'recovery point not found',
+      { cause: error },
     );
   });
   return toRecoveryPoint(

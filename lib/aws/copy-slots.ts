@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -8,7 +7,6 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { CopyKey } from './ledger.js';
 
 /** The semaphore item, the wait queue and its index by holder live in the ledger table under keys no ARN can take. */
 const SLOTS_KEY = { recoveryPointArn: '#copy-slots', destinationVaultArn: '#holders' };
@@ -33,12 +31,6 @@ export type Grant =
   | { outcome: 'held'; taskTokens: string[] }
   | { outcome: 'gone' }
   | { outcome: 'full' };
-
-export const slotHolder = (key: CopyKey) =>
-  createHash('sha256')
-    .update(`${key.recoveryPointArn}\n${key.destinationVaultArn}`)
-    .digest('hex')
-    .slice(0, 32);
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
 const isCancelled = (error: unknown) => error instanceof TransactionCanceledException;

@@ -145,10 +145,10 @@ export const PlannedCopySchema = z.object({
 
 export type PlannedCopy = z.infer<typeof PlannedCopySchema>;
 
-export interface CopyPlan {
-  copies: PlannedCopy[];
-  warnings: string[];
-}
+/** The copies one recovery point needs, and the settings dropped on the way because AWS would ignore them. */
+export const CopyPlanSchema = z.object({ copies: z.array(PlannedCopySchema), warnings: z.array(z.string()) });
+
+export type CopyPlan = z.infer<typeof CopyPlanSchema>;
 
 function planLifecycle(
   destination: Destination,

@@ -1,22 +1,25 @@
+import { z } from 'zod';
 import { RecoveryPointNotCopyableError, type RuleViolation } from '../errors.js';
-import type { Lifecycle } from './lifecycle.js';
+import { LifecycleSchema } from './lifecycle.js';
 
 /** What the workflow needs to know about a source recovery point (from DescribeRecoveryPoint). */
-export interface RecoveryPoint {
-  recoveryPointArn: string;
-  sourceVaultName: string;
-  sourceVaultArn: string;
-  resourceType: string;
-  resourceArn?: string;
-  status: string;
+export const RecoveryPointSchema = z.object({
+  recoveryPointArn: z.string(),
+  sourceVaultName: z.string(),
+  sourceVaultArn: z.string(),
+  resourceType: z.string(),
+  resourceArn: z.string().optional(),
+  status: z.string(),
   /** WARM, COLD or DELETED. */
-  storageClass?: string;
-  lifecycle?: Lifecycle;
-  isParent: boolean;
-  parentRecoveryPointArn?: string;
+  storageClass: z.string().optional(),
+  lifecycle: LifecycleSchema.optional(),
+  isParent: z.boolean(),
+  parentRecoveryPointArn: z.string().optional(),
   /** ISO-8601; when the backup finished, for the backup-to-copy latency metric. */
-  completionDate?: string;
-}
+  completionDate: z.string().optional(),
+});
+
+export type RecoveryPoint = z.infer<typeof RecoveryPointSchema>;
 
 /** AVAILABLE is the finished state newer resource types report; both mean the backup is usable. */
 const COPYABLE_STATUSES = ['COMPLETED', 'AVAILABLE'];

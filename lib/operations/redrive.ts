@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -12,11 +11,11 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { CopyLedger } from '../aws/ledger.js';
+import { describeStepError, INPUT_REJECTED } from '../contracts.js';
 import { findRecoveryPointArn } from '../domain/event.js';
+import { redriveClientToken, rejectedInputKey, restartExecutionName } from '../domain/keys.js';
 import { type LedgerError, type LedgerRecord, PLAN_KEY } from '../domain/ledger-record.js';
 import { errorSummary } from '../errors.js';
-import { rejectedInputKey } from '../plan.js';
-import { describeStepError } from '../workflow.js';
 
 export interface RedriveDependencies {
   sfn: SFNClient;
@@ -27,12 +26,6 @@ export interface RedriveDependencies {
 
 /** The statuses RedriveExecution accepts. */
 const UNSUCCESSFUL: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
-
-/** The state machine's final error for refused input (its Rejected Fail state). */
-const INPUT_REJECTED = 'InputRejected';
-
-/** StartExecution's limit on execution names. */
-const MAX_NAME_LENGTH = 80;
 
 /**
  * Unsuccessful executions of the state machine that stopped at or after `since` and were never re-driven,
@@ -281,7 +274,7 @@ export async function redrive(
       action: 'skipped',
       detail:
         rejected || notRedrivable
-          ? `dry run: would start anew as ${restartName(execution.name)}`
+          ? `dry run: would start anew as ${restartExecutionName(execution.name)}`
           : 'dry run: would re-drive',
     };
   }
@@ -291,7 +284,7 @@ export async function redrive(
     await deps.sfn.send(
       new RedriveExecutionCommand({
         executionArn: execution.executionArn,
-        clientToken: redriveToken(execution.executionArn, execution.redriveCount),
+        clientToken: redriveClientToken(execution.executionArn, execution.redriveCount),
       }),
     );
     return { action: 'redriven', detail: `re-drive ${execution.redriveCount + 1} started` };
@@ -308,7 +301,7 @@ async function restart(
   why: string,
 ): Promise<Outcome> {
   if (execution.input === undefined) throw new Error('the execution input is not available to start it anew');
-  const name = restartName(execution.name);
+  const name = restartExecutionName(execution.name);
   try {
     await deps.sfn.send(
       new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: execution.input }),
@@ -318,22 +311,4 @@ async function restart(
     if (!(error instanceof ExecutionAlreadyExists)) throw error;
     return { action: 'skipped', detail: `already started anew as ${name} (${why})` };
   }
-}
-
-/** RedriveExecution's clientToken: the same for the same re-drive of the same execution (64 characters). */
-export function redriveToken(executionArn: string, redriveCount: number): string {
-  return createHash('sha256').update(`${executionArn}#${redriveCount}`).digest('hex');
-}
-
-/**
- * `<name>-rerun-<n>`: n counts restarts, so restarting `x-rerun-1` gives `x-rerun-2`. A name too long for
- * the suffix is cut and tagged with a digest of what was cut, so two long names never share a rerun name.
- */
-export function restartName(name: string): string {
-  const match = /^(.*)-rerun-(\d+)$/.exec(name);
-  const base = match?.[1] ?? name;
-  const suffix = `-rerun-${match ? Number(match[2]) + 1 : 1}`;
-  if (base.length + suffix.length <= MAX_NAME_LENGTH) return `${base}${suffix}`;
-  const digest = createHash('sha256').update(base).digest('hex').slice(0, 8);
-  return `${base.slice(0, MAX_NAME_LENGTH - suffix.length - digest.length - 1)}-${digest}${suffix}`;
 }

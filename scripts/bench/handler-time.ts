@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { slotHolder } from '../../lib/aws/copy-slots.js';
+import type { PlanCopiesOutput } from '../../lib/contracts.js';
 import { copyKey } from '../../lib/copy.js';
-import type { PlannedRecoveryPoint } from '../../lib/plan.js';
+import { copySlotHolder } from '../../lib/domain/keys.js';
 import { backupJobCompleted, policyFor } from '../../local/factories.js';
 import { serverless } from '../../local/serverless-functions.js';
 import { BenchStack, lambdaContext } from './bench-stack.js';
@@ -80,14 +80,14 @@ export async function measureHandlerTime(options: HandlerTimeOptions): Promise<H
   };
   // The production default keeps 10 slots; each measured copy gives its slot back untimed, as its end would.
   const releaseSlot = async (input: unknown) => {
-    const { copy } = input as { copy: PlannedRecoveryPoint['copies'][number] };
-    await stack.runtime.slots?.release(slotHolder(copyKey(copy)));
+    const { copy } = input as { copy: PlanCopiesOutput['copies'][number] };
+    await stack.runtime.slots?.release(copySlotHolder(copyKey(copy)));
   };
   try {
     const events = Array.from({ length: total }, () => backupJobCompleted());
     for (const event of events) stack.seed(event);
     const requests = await time('normalizeInput', 'Backup Job State Change event', events);
-    const plans = await time<PlannedRecoveryPoint>(
+    const plans = await time<PlanCopiesOutput>(
       'planCopies',
       'new recovery point',
       requests.map((request) => ({ request, executionArn: EXECUTION_ARN })),

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createHandler } from '../../handlers/reconcile.js';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
-import { reconcileExecutionName } from '../../lib/domain/execution-name.js';
+import { reconcileExecutionName } from '../../lib/domain/keys.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { ConfigurationError } from '../../lib/errors.js';
 import { loadReconcileSettings, type ReconcileResult, reconcile } from '../../lib/reconcile.js';

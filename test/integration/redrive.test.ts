@@ -14,13 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
-import {
-  findRedrivable,
-  type RedriveOptions,
-  redriveAll,
-  redriveToken,
-  restartName,
-} from '../../lib/operations/redrive.js';
+import { findRedrivable, type RedriveOptions, redriveAll } from '../../lib/operations/redrive.js';
 import { DUMMY_CREDENTIALS, localCommandEnvironment } from '../../local/dynamodb-local.js';
 import { backupJobCompleted, DR_ISOLATED, DR_WEST, manualInput, policyFor } from '../../local/factories.js';
 import { LocalService } from '../../local/local-service.js';
@@ -319,23 +313,3 @@ const root = new URL('../../', import.meta.url).pathname;
 function runScript(args: string[], env: Record<string, string | undefined>) {
   return run('node', ['--no-warnings', '--import', 'tsx', 'scripts/redrive.ts', ...args], { cwd: root, env });
 }
-
-describe('restart names and re-drive tokens', () => {
-  it('numbers reruns and stays within 80 characters without two long names colliding', () => {
-    expect(restartName('abc')).toBe('abc-rerun-1');
-    expect(restartName('abc-rerun-1')).toBe('abc-rerun-2');
-    const long = (tail: string) => `${'x'.repeat(78)}${tail}`;
-    const [a, b] = [restartName(long('a')), restartName(long('b'))];
-    expect(a).toHaveLength(80);
-    expect(a).not.toBe(b);
-    expect(restartName(a)).toMatch(/-rerun-2$/);
-    expect(restartName(a).length).toBeLessThanOrEqual(80);
-  });
-
-  it('gives the same re-drive of the same execution the same client token, and the next re-drive another', () => {
-    const arn = 'arn:aws:states:us-east-1:123456789012:execution:copy-recovery-point:x';
-    expect(redriveToken(arn, 0)).toBe(redriveToken(arn, 0));
-    expect(redriveToken(arn, 1)).not.toBe(redriveToken(arn, 0));
-    expect(redriveToken(arn, 0)).toHaveLength(64);
-  });
-});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
+import { describeStepError } from '../../lib/contracts.js';
 import { ConfigurationError, InvalidPolicyError } from '../../lib/errors.js';
-import { describeStepError } from '../../lib/workflow.js';
 import { samplePolicyDocument, thrown } from './factories.js';
 
 const goodEnv = (overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
@@ -88,6 +88,13 @@ describe('loadConfig', () => {
     const error = configError({});
     expect(error.message).toContain('LEDGER_TABLE');
     expect(error.message).toContain('COPY_POLICY');
+  });
+
+  it.each([
+    ['JSON.parse', '{"version": 1', SyntaxError],
+    ['the policy', JSON.stringify({ ...samplePolicyDocument(), version: 2 }), InvalidPolicyError],
+  ])('keeps the error %s raised as the cause of the ConfigurationError', (_from, policy, Cause) => {
+    expect(configError(goodEnv({ COPY_POLICY: policy })).cause).toBeInstanceOf(Cause);
   });
 });
 
