@@ -186,6 +186,8 @@ const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
 /** setTimeout silently turns delays above 2^31-1 ms into 1 ms: never hand it more than this. */
 const MAX_TIMER_SECONDS = 2_147_483;
 const TOKEN_PLACEHOLDER = '__LOCAL_STEP_FUNCTIONS_TASK_TOKEN__';
+/** The history thread of the top level (a Map iteration's thread is its index). */
+const TOP_THREAD = '-';
 const TOKEN_PREFIX = 'LSF1';
 const TOKEN_FORMAT = /^LSF1[A-Za-z0-9_-]{64}$/;
 const FAIL_STATE_DEFAULT_ERROR = 'FailStateError';
@@ -388,6 +390,75 @@ export function prepareForInterpreter(
   return { definition: definition as unknown as StateMachineDefinition, convertedWaits, taskTimeoutSeconds };
 }
 
+/** Prefix of the states a re-drive adds to the definition; they never show in the history. */
+const RESUME = 'LocalStepFunctions.Resume';
+const isResumeState = (name: string): boolean => name.startsWith(RESUME);
+
+/** A state that did not finish, with the input it received: where a re-drive resumes. */
+interface OpenState {
+  name: string;
+  input: JSONValue;
+}
+
+/** One iteration of a Map: its output once it succeeded, else the state it was in. */
+interface Iteration {
+  succeeded: boolean;
+  output?: JSONValue;
+  open?: OpenState;
+}
+
+/** How far an execution got, across its runs (read from the interpreter's event log). */
+interface Progress {
+  /** The top-level state entered last (the one that failed, timed out or was stopped). */
+  open?: OpenState;
+  /** When `open` is a Map: its iterations by index, successful ones included. */
+  iterations: Map<number, Iteration>;
+}
+
+/**
+ * The definition a re-drive runs: the source definition started at the state that did not finish, with its
+ * recorded input (through a Pass state, so $$.Execution.Input stays the execution's input). For a Map, each
+ * iteration is dispatched on its index: a successful one outputs its recorded output without running again, an
+ * unsuccessful one resumes at the state it was in, one never started runs from its StartAt; the Map then
+ * assembles every output in index order as usual.
+ */
+function resumeDefinition(source: StateMachineDefinition, progress: Progress): StateMachineDefinition {
+  const definition = structuredClone(source) as unknown as {
+    StartAt: string;
+    States: Record<string, AnyState>;
+  };
+  const open = progress.open;
+  if (!open) return source;
+  definition.States[RESUME] = { Type: 'Pass', Result: open.input, Next: open.name };
+  definition.StartAt = RESUME;
+  const map = definition.States[open.name] as AnyState;
+  if (map.Type !== 'Map') return definition as unknown as StateMachineDefinition;
+  const processor = (map.ItemProcessor ?? map.Iterator) as {
+    StartAt: string;
+    States: Record<string, AnyState>;
+  };
+  const selector = map.ItemSelector ?? map.Parameters;
+  delete map.Parameters;
+  map.ItemSelector = {
+    ...(selector === undefined ? { 'item.$': '$$.Map.Item.Value' } : { item: selector }),
+    'index.$': '$$.Map.Item.Index',
+  };
+  const fresh = `${RESUME}.New`;
+  processor.States[fresh] = { Type: 'Pass', InputPath: '$.item', Next: processor.StartAt };
+  const choices: Record<string, unknown>[] = [];
+  for (const [index, iteration] of progress.iterations) {
+    const name = `${RESUME}.${index}`;
+    if (iteration.succeeded) processor.States[name] = { Type: 'Pass', Result: iteration.output, End: true };
+    else if (iteration.open) {
+      processor.States[name] = { Type: 'Pass', Result: iteration.open.input, Next: iteration.open.name };
+    } else continue;
+    choices.push({ Variable: '$.index', NumericEquals: index, Next: name });
+  }
+  processor.States[RESUME] = { Type: 'Choice', Choices: choices, Default: fresh };
+  processor.StartAt = RESUME;
+  return definition as unknown as StateMachineDefinition;
+}
+
 const validatedDefinitions = new Set<string>();
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -451,6 +522,14 @@ interface RunState {
   /** Per state instance (Map index + name), the invocation of the attempt in progress. */
   openTasks: Map<string, InvocationRecord | undefined>;
   failedStates: Set<string>;
+  /** The state a re-drive resumes at, until it is entered. */
+  resumeAt?: string;
+  /** Map iterations a re-drive does not run again: they keep their output and add nothing to the history. */
+  skippedIterations: Set<number>;
+  /** Per thread (the top level, or a Map iteration's index), the id of its last history event. */
+  lastEventIds: Map<string, number>;
+  /** The thread of the event being recorded. */
+  thread: string;
 }
 
 interface ExecutionRecord {
@@ -468,6 +547,7 @@ interface ExecutionRecord {
   redriveDate?: number;
   transitions: number;
   history: HistoryEvent[];
+  progress: Progress;
   run: RunState;
 }
 
@@ -504,7 +584,11 @@ export class LocalStepFunctions {
 
   readonly #options: LocalStepFunctionsOptions;
   readonly #server: Server;
+  readonly #definition: StateMachineDefinition;
   readonly #machine: StateMachine;
+  /** Top-level state names, and for each top-level Map the names of its ItemProcessor's states. */
+  readonly #topLevelStates: Set<string>;
+  readonly #mapStates = new Map<string, Set<string>>();
   readonly #states = new Map<string, AnyState>();
   readonly #taskStateNames: string[] = [];
   readonly #convertedWaits: Set<string>;
@@ -573,10 +657,16 @@ export class LocalStepFunctions {
         }
       }
     });
-    const prepared = prepareForInterpreter(definition, {
-      timeScale: this.#scale,
-      customClock: options.now !== undefined,
-    });
+    this.#definition = definition;
+    const topLevel = (definition as unknown as { States: Record<string, AnyState> }).States;
+    this.#topLevelStates = new Set(Object.keys(topLevel));
+    for (const [name, state] of Object.entries(topLevel)) {
+      const processor = state.ItemProcessor ?? state.Iterator;
+      if (isObject(processor) && isObject(processor.States)) {
+        this.#mapStates.set(name, new Set(Object.keys(processor.States)));
+      }
+    }
+    const prepared = this.#prepare(definition);
     this.#convertedWaits = prepared.convertedWaits;
     this.#taskTimeoutSeconds = prepared.taskTimeoutSeconds;
     forEachStates((prepared.definition as unknown as Record<string, unknown>).States, (states) => {
@@ -584,6 +674,20 @@ export class LocalStepFunctions {
         if (state.Type === 'Task') this.#taskStateNames.push(name);
     });
     this.#machine = new StateMachine(prepared.definition, { validationOptions: { noValidate: true } });
+  }
+
+  #prepare(definition: StateMachineDefinition): PreparedDefinition {
+    return prepareForInterpreter(definition, {
+      timeScale: this.#scale,
+      customClock: this.#options.now !== undefined,
+    });
+  }
+
+  /** The interpreter for a re-drive of an execution that got as far as `progress` (same state names, so the
+   *  prepared timeouts and converted waits of the full definition apply). */
+  #resumeMachine(progress: Progress): StateMachine {
+    const prepared = this.#prepare(resumeDefinition(this.#definition, progress));
+    return new StateMachine(prepared.definition, { validationOptions: { noValidate: true } });
   }
 
   /** Starts the HTTP server on 127.0.0.1 and returns the running service. */
@@ -761,6 +865,7 @@ export class LocalStepFunctions {
       redriveCount: 0,
       transitions: 0,
       history: [],
+      progress: { iterations: new Map() },
     } as unknown as ExecutionRecord;
     this.#executions.set(arn, execution);
     this.#startRun(execution, false);
@@ -867,10 +972,12 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Redrive re-runs the definition FROM THE START with the original input, under the same execution ARN
-   * (redriveCount + 1, redriveDate set, history appended after an ExecutionRedriven event). AWS resumes from the
-   * failed state instead; the two are equivalent for a workflow whose every step is idempotent, which is what
-   * this project's workflow guarantees (and what its tests exercise).
+   * As AWS does it (Step Functions developer guide, "Redriving executions",
+   * https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html): under the same ARN, with
+   * redriveCount + 1 and an ExecutionRedriven event, the execution resumes at the state that did not finish,
+   * with the input it had; an inline Map runs again only its unsuccessful iterations, each from the state it
+   * was in, and keeps the others' output. Every state starts afresh: retry counters, task and execution
+   * timeouts. A Fail state fails again. See {@link resumeDefinition}.
    */
   async #redriveExecution(input: Record<string, unknown>): Promise<unknown> {
     const execution = this.#getExecution(input.executionArn);
@@ -1023,8 +1130,20 @@ export class LocalStepFunctions {
       invocations: new Map(),
       openTasks: new Map(),
       failedStates: new Set(),
+      skippedIterations: new Set(),
+      lastEventIds: new Map([[TOP_THREAD, execution.history.length]]),
+      thread: TOP_THREAD,
     };
     execution.run = run;
+    let machine = this.#machine;
+    const open = execution.progress.open;
+    if (redrive && open) {
+      machine = this.#resumeMachine(execution.progress);
+      run.resumeAt = open.name;
+      for (const [index, iteration] of execution.progress.iterations) {
+        if (iteration.succeeded) run.skippedIterations.add(index);
+      }
+    }
     this.#running.add(run);
     const handlers: TaskHandlers = {};
     for (const name of this.#taskStateNames) {
@@ -1034,7 +1153,7 @@ export class LocalStepFunctions {
     if (this.#options.waitTimeOverrides) overrides.waitTimeOverrides = this.#options.waitTimeOverrides;
     if (this.#options.retryIntervalOverrides)
       overrides.retryIntervalOverrides = this.#options.retryIntervalOverrides;
-    const handle = this.#machine.run(JSON.parse(execution.input) as JSONValue, {
+    const handle = machine.run(JSON.parse(execution.input) as JSONValue, {
       overrides,
       context: {
         Execution: {
@@ -1456,17 +1575,65 @@ export class LocalStepFunctions {
   // History (from the interpreter's event log)
   // -------------------------------------------------------------------------------------------------------------
 
+  /** Like AWS, previousEventId links each event to the one before it in its own thread (the top level or one
+   *  Map iteration), so a failure can be followed back to the state it happened in. */
   #append(run: RunState, type: HistoryEventType, details: Partial<HistoryEvent> = {}): void {
     const history = run.execution.history;
     const id = history.length + 1;
-    history.push({ timestamp: new Date(this.#now()), type, id, previousEventId: id - 1, ...details });
+    const thread = run.thread;
+    const previousEventId = run.lastEventIds.get(type === 'MapIterationStarted' ? TOP_THREAD : thread) ?? 0;
+    history.push({ timestamp: new Date(this.#now()), type, id, previousEventId, ...details });
+    run.lastEventIds.set(thread, id);
+    if (type === 'MapIterationSucceeded' || type === 'MapIterationFailed')
+      run.lastEventIds.set(TOP_THREAD, id);
+  }
+
+  /** Records where the execution got to, for a re-drive: the top-level state entered last and its input, and
+   *  for a Map each iteration's current state and input, or its output once it succeeded. */
+  #trackProgress(run: RunState, event: EventLog): void {
+    const progress = run.execution.progress;
+    const iteration = (index: number): Iteration => {
+      const found = progress.iterations.get(index) ?? { succeeded: false };
+      progress.iterations.set(index, found);
+      return found;
+    };
+    if (event.type === 'StateEntered' && event.index === undefined) {
+      if (!this.#topLevelStates.has(event.state.name)) return;
+      // A re-drive entering the state it resumes keeps the iterations recorded so far; any other entry of a
+      // Map starts it over.
+      if (run.resumeAt !== event.state.name) progress.iterations = new Map();
+      run.resumeAt = undefined;
+      progress.open = { name: event.state.name, input: toJson(event.state.input) };
+      return;
+    }
+    if (event.type === 'StateExited' && event.index === undefined) {
+      if (event.state.name === progress.open?.name) run.skippedIterations.clear();
+      return;
+    }
+    const processorStates = progress.open && this.#mapStates.get(progress.open.name);
+    if (!processorStates) return;
+    if (event.type === 'StateEntered' && processorStates.has(event.state.name)) {
+      iteration(event.index as number).open = { name: event.state.name, input: toJson(event.state.input) };
+    } else if (event.type === 'StateExited' && event.index !== undefined) {
+      iteration(event.index).output = toJson(event.state.output);
+    } else if (event.type === 'MapIterationSucceeded' && event.parentState.name === progress.open?.name) {
+      iteration(event.index).succeeded = true;
+    }
   }
 
   #recordEvent(run: RunState, event: EventLog): void {
     const execution = run.execution;
+    this.#trackProgress(run, event);
+    if ('state' in event && isResumeState(event.state.name)) return;
+    const iterationEvent = event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded';
+    if (iterationEvent && run.skippedIterations.has(event.index)) return;
+    run.thread = 'index' in event && event.index !== undefined ? String(event.index) : TOP_THREAD;
     switch (event.type) {
       case 'ExecutionStarted':
         if (run.redrive) {
+          // "Execution redrives are considered as state transitions" (Step Functions developer guide,
+          // "Redriving executions").
+          execution.transitions += 1;
           this.#append(run, 'ExecutionRedriven', {
             executionRedrivenEventDetails: { redriveCount: execution.redriveCount },
           });

@@ -630,47 +630,258 @@ describe('LocalStepFunctions', () => {
     );
   });
 
-  it('RedriveExecution re-runs a FAILED execution under the same ARN; redriveCount and redriveDate are set', async () => {
-    let healthy = false;
-    const definition = single({
-      Copy: { Type: 'Task', Resource: ARN('copy'), End: true },
+  describe('RedriveExecution, as AWS does it', () => {
+    const redrive = async (client: SFNClient, sfn: LocalStepFunctions, executionArn: string | undefined) => {
+      const { redriveDate } = await client.send(new RedriveExecutionCommand({ executionArn }));
+      await sfn.waitForIdle();
+      return { redriveDate, described: await client.send(new DescribeExecutionCommand({ executionArn })) };
+    };
+    const typesAfterRedrive = (events: HistoryEvent[]) => {
+      const types = events.map((event) => event.type);
+      return types.slice(types.lastIndexOf('ExecutionRedriven'));
+    };
+
+    it('resumes at the failed state with the input it had: the states before it run once', async () => {
+      let healthy = false;
+      const calls: { functionName: string; payload: unknown }[] = [];
+      const definition = single({
+        Plan: { Type: 'Task', Resource: ARN('plan'), ResultPath: '$.plan', Next: 'Copy' },
+        Copy: {
+          Type: 'Task',
+          Resource: ARN('copy'),
+          Parameters: {
+            'plan.$': '$.plan',
+            'original.$': '$$.Execution.Input',
+            'redrive.$': '$$.Execution.RedriveCount',
+          },
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async (functionName, payload) => {
+        calls.push({ functionName, payload });
+        if (functionName === 'plan') return { vaults: calls.length };
+        if (!healthy) throw new ServiceUnavailableException('backup service down');
+        return { copied: payload };
+      });
+
+      const failed = await run(client, sfn, { rp: 'rp-9' }, 'redrive-me');
+      expect(failed).toMatchObject({ status: 'FAILED', redriveCount: 0, redriveStatus: 'REDRIVABLE' });
+      healthy = true;
+      const { redriveDate, described } = await redrive(client, sfn, failed.executionArn);
+
+      expect(described).toMatchObject({
+        status: 'SUCCEEDED',
+        redriveCount: 1,
+        redriveStatus: 'NOT_REDRIVABLE',
+      });
+      expect(described.redriveDate?.getTime()).toBe(redriveDate?.getTime());
+      expect(described.error).toBeUndefined();
+      expect(calls.map((call) => call.functionName)).toEqual(['plan', 'copy', 'copy']);
+      expect(JSON.parse(described.output ?? '')).toEqual({
+        copied: { plan: { vaults: 1 }, original: { rp: 'rp-9' }, redrive: 1 },
+      });
+      const events = await history(client, failed.executionArn);
+      expect(events.filter((event) => event.type === 'ExecutionFailed')).toHaveLength(1);
+      expect(typesAfterRedrive(events)).toEqual([
+        'ExecutionRedriven',
+        'TaskStateEntered',
+        'LambdaFunctionScheduled',
+        'LambdaFunctionStarted',
+        'LambdaFunctionSucceeded',
+        'TaskStateExited',
+        'ExecutionSucceeded',
+      ]);
+      expect(events.find((event) => event.type === 'ExecutionRedriven')).toMatchObject({
+        executionRedrivenEventDetails: { redriveCount: 1 },
+      });
+      // Plan + Copy, then the re-drive (a transition) + Copy
+      expect(sfn.execution('redrive-me')).toMatchObject({ transitions: 4, redriveCount: 1 });
+      await expect(
+        client.send(new RedriveExecutionCommand({ executionArn: failed.executionArn })),
+      ).rejects.toBeInstanceOf(ExecutionNotRedrivable);
     });
-    const { sfn, client } = await start(definition, async (_name, payload) => {
-      if (!healthy) throw new ServiceUnavailableException('backup service down');
-      return { copied: (payload as { rp: string }).rp };
+
+    it("runs again only the unsuccessful Map iterations, each from the state it was in, keeping the others' output", async () => {
+      const failCopies = new Map([['b', 2]]);
+      const calls: string[] = [];
+      const definition = single({
+        CopyAll: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          MaxConcurrency: 1,
+          ItemSelector: { 'item.$': '$$.Map.Item.Value', 'index.$': '$$.Map.Item.Index' },
+          ItemProcessor: {
+            StartAt: 'Stage',
+            States: {
+              Stage: { Type: 'Task', Resource: ARN('stage'), ResultPath: '$.staged', Next: 'Copy' },
+              Copy: { Type: 'Task', Resource: ARN('copy'), End: true },
+            },
+          },
+          ResultPath: '$.results',
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async (functionName, payload) => {
+        const { item, index } = payload as { item: string; index: number };
+        calls.push(`${functionName}:${item}`);
+        if (functionName === 'stage') return `staged-${item}`;
+        const failures = failCopies.get(item) ?? 0;
+        failCopies.set(item, failures - 1);
+        if (failures > 0) throw new CopyRejectedError(`copy ${item} failed`);
+        return { item, index, staged: (payload as { staged: string }).staged };
+      });
+
+      const failed = await run(client, sfn, { items: ['a', 'b', 'c'] });
+      expect(failed).toMatchObject({ status: 'FAILED', error: 'CopyRejectedError' });
+      const second = await redrive(client, sfn, failed.executionArn);
+      expect(second.described).toMatchObject({
+        status: 'FAILED',
+        error: 'CopyRejectedError',
+        redriveCount: 1,
+      });
+      const third = await redrive(client, sfn, failed.executionArn);
+
+      expect(third.described).toMatchObject({ status: 'SUCCEEDED', redriveCount: 2 });
+      // a succeeded at once and never runs again; b failed at Copy and resumes there each time.
+      const count = (call: string) => calls.filter((made) => made === call).length;
+      expect(['stage:a', 'copy:a', 'stage:b', 'copy:b'].map(count)).toEqual([1, 1, 1, 3]);
+      expect(JSON.parse(third.described.output ?? '')).toEqual({
+        items: ['a', 'b', 'c'],
+        results: [
+          { item: 'a', index: 0, staged: 'staged-a' },
+          { item: 'b', index: 1, staged: 'staged-b' },
+          { item: 'c', index: 2, staged: 'staged-c' },
+        ],
+      });
+      const events = await history(client, failed.executionArn);
+      const afterRedrive = events.slice(events.findLastIndex((event) => event.type === 'ExecutionRedriven'));
+      expect(
+        afterRedrive
+          .filter((event) => event.type === 'MapIterationStarted')
+          .map((event) => event.mapIterationStartedEventDetails?.index),
+      ).toEqual([1, 2]);
+      expect(JSON.stringify(events)).not.toContain('LocalStepFunctions.Resume');
     });
 
-    const failed = await run(client, sfn, { rp: 'rp-9' }, 'redrive-me');
-    expect(failed.status).toBe('FAILED');
-    expect(failed.redriveCount).toBe(0);
+    it('links each history event to the one before it in its thread, so a failure leads back to its state', async () => {
+      const definition = single({
+        CopyAll: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          ItemProcessor: {
+            StartAt: 'Copy',
+            States: {
+              Copy: { Type: 'Task', Resource: ARN('copy'), Next: 'Await' },
+              Await: { Type: 'Task', Resource: ARN('await'), End: true },
+            },
+          },
+          End: true,
+        },
+      });
+      const awaiting = mailbox<true>();
+      const { sfn, client } = await start(definition, async (functionName, payload) => {
+        if (functionName === 'await') {
+          awaiting.push(true);
+          return new Promise(() => {});
+        }
+        if (payload === 'bad') {
+          await awaiting.next(); // the other iteration entered Await after this one entered Copy
+          throw new CopyRejectedError('bad copy');
+        }
+        return payload;
+      });
 
-    healthy = true;
-    const { redriveDate } = await client.send(
-      new RedriveExecutionCommand({ executionArn: failed.executionArn }),
-    );
-    expect(redriveDate).toBeInstanceOf(Date);
-    await sfn.waitForIdle();
+      const failed = await run(client, sfn, { items: ['bad', 'good'] });
 
-    const redriven = await client.send(new DescribeExecutionCommand({ executionArn: failed.executionArn }));
-    expect(redriven).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1, redriveStatus: 'NOT_REDRIVABLE' });
-    expect(redriven.redriveDate?.getTime()).toBe(redriveDate?.getTime());
-    expect(redriven.error).toBeUndefined();
-    expect(JSON.parse(redriven.output ?? '')).toEqual({ copied: 'rp-9' });
-    const types = (await history(client, failed.executionArn)).map((event) => event.type);
-    expect(types.filter((type) => type === 'ExecutionFailed')).toHaveLength(1);
-    expect(types.slice(types.indexOf('ExecutionRedriven'))).toEqual([
-      'ExecutionRedriven',
-      'TaskStateEntered',
-      'LambdaFunctionScheduled',
-      'LambdaFunctionStarted',
-      'LambdaFunctionSucceeded',
-      'TaskStateExited',
-      'ExecutionSucceeded',
-    ]);
-    expect(sfn.execution('redrive-me')).toMatchObject({ transitions: 2, redriveCount: 1 });
-    await expect(
-      client.send(new RedriveExecutionCommand({ executionArn: failed.executionArn })),
-    ).rejects.toBeInstanceOf(ExecutionNotRedrivable);
+      const events = await history(client, failed.executionArn);
+      const byId = new Map(events.map((event) => [event.id, event]));
+      const chain: string[] = [];
+      for (let event = events.at(-1); event; event = byId.get(event.previousEventId ?? 0)) {
+        chain.push(
+          `${event.type}${event.stateEnteredEventDetails ? ` ${event.stateEnteredEventDetails.name}` : ''}`,
+        );
+      }
+      expect(chain).toEqual([
+        'ExecutionFailed',
+        'MapStateFailed',
+        'MapIterationFailed',
+        'LambdaFunctionFailed',
+        'LambdaFunctionStarted',
+        'LambdaFunctionScheduled',
+        'TaskStateEntered Copy',
+        'MapIterationStarted',
+        'MapStateEntered CopyAll',
+        'ExecutionStarted',
+      ]);
+      expect(events.filter((event) => event.stateEnteredEventDetails?.name === 'Await')).toHaveLength(1);
+    });
+
+    it('resets retry counters: a Retry whose attempts were used up retries in full again', async () => {
+      let calls = 0;
+      const definition = single({
+        Copy: {
+          Type: 'Task',
+          Resource: ARN('copy'),
+          Retry: [{ ErrorEquals: ['ServiceUnavailableException'], MaxAttempts: 2, IntervalSeconds: 1 }],
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async () => {
+        calls += 1;
+        if (calls <= 5) throw new ServiceUnavailableException(`attempt ${calls}`);
+        return { attempt: calls };
+      });
+
+      const failed = await run(client, sfn, {});
+      expect(failed.status).toBe('FAILED');
+      expect(calls).toBe(3);
+      const { described } = await redrive(client, sfn, failed.executionArn);
+
+      // 1 attempt + 2 retries again: the 3rd attempt of the re-drive succeeds.
+      expect(described.status).toBe('SUCCEEDED');
+      expect(JSON.parse(described.output ?? '')).toEqual({ attempt: 6 });
+    });
+
+    it('resets the execution timeout: a TIMED_OUT execution re-driven gets its whole TimeoutSeconds again', async () => {
+      let slow = true;
+      const definition = resolveDefinition({
+        TimeoutSeconds: 200,
+        StartAt: 'Copy',
+        States: { Copy: { Type: 'Task', Resource: ARN('copy'), End: true } },
+      });
+      const { sfn, client } = await start(definition, async () => {
+        if (slow) return new Promise(() => {});
+        return await new Promise((resolve) => setTimeout(() => resolve({ copied: true }), 20));
+      });
+      const timedOut = await run(client, sfn, {});
+      expect(timedOut.status).toBe('TIMED_OUT');
+      slow = false;
+      const { described } = await redrive(client, sfn, timedOut.executionArn);
+      expect(described).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
+    });
+
+    it('a re-drive of a Fail state fails again, without re-entering the states before it', async () => {
+      const definition = single({
+        Check: {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Fine' }],
+          Default: 'Reject',
+        },
+        Fine: { Type: 'Succeed' },
+        Reject: { Type: 'Fail', Error: 'InputRejected', Cause: 'ok must be true' },
+      });
+      const { sfn, client } = await start(definition, async () => null);
+      const failed = await run(client, sfn, { ok: false });
+
+      const { described } = await redrive(client, sfn, failed.executionArn);
+
+      expect(described).toMatchObject({ status: 'FAILED', error: 'InputRejected', redriveCount: 1 });
+      expect(typesAfterRedrive(await history(client, failed.executionArn))).toEqual([
+        'ExecutionRedriven',
+        'FailStateEntered',
+        'ExecutionFailed',
+      ]);
+    });
   });
 
   it('ListExecutions filters by status and redriveFilter, newest first, with maxResults/nextToken paging', async () => {
