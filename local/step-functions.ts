@@ -1,5 +1,5 @@
 /**
- * A local AWS Step Functions service for tests, benchmarks and the local simulator.
+ * A local AWS Step Functions service for tests, benchmarks, the local simulator and console-style re-drives.
  *
  * It runs the REAL state-machine definition with the ASL interpreter `aws-local-stepfunctions` and calls the
  * REAL Lambda handlers in-process (through the caller's `invoke`), behind a real HTTP server that speaks the Step
@@ -10,11 +10,26 @@
  * const client = new SFNClient({ endpoint: sfn.endpoint, region: 'us-east-1', credentials: DUMMY });
  * ```
  *
+ * Where it differs from AWS:
+ * - One state machine, `arn:aws:states:us-east-1:123456789012:stateMachine:copy-recovery-point`, with the
+ *   definition given at start. Operations: StartExecution, DescribeExecution, ListExecutions,
+ *   GetExecutionHistory, StopExecution, RedriveExecution (its clientToken is ignored; no 14-day window),
+ *   SendTaskSuccess/Failure/Heartbeat. No IAM, no throttling.
+ * - Task resources: Lambda function ARNs, `lambda:invoke` (always RequestResponse) and
+ *   `lambda:invoke.waitForTaskToken`. The Lambda timeout is not enforced. Refused at start: Parallel states,
+ *   TimeoutSecondsPath, HeartbeatSecondsPath. Every Map runs inline.
+ * - Inside a Map iteration `$$.Execution.Input` is the iteration's input (the interpreter's doing); when one
+ *   iteration fails, the interpreter may start the next queued iteration before it stops the others.
+ * - Re-drive resumes where AWS does (see RedriveExecution below) for top-level states and the iterations of a
+ *   top-level Map; a Map nested inside a Map iteration runs all its iterations again.
+ * - History: no MapStateStarted event; previousEventId links events within the top level or one iteration.
+ * - Every duration of the definition is multiplied by `timeScale`.
+ *
  * How the interpreter is driven (all verified against aws-local-stepfunctions 3.0.0's source):
  * - Every `Task` state is overridden through `taskResourceLocalHandlers`, keyed by state name. The overrides are
- *   passed down to the state machines the interpreter spawns for `Map` iterations (and `Parallel` branches), so
- *   tasks inside an `ItemProcessor`/`Iterator` are handled too. ASL requires state names to be unique in the whole
- *   definition; this is checked at start.
+ *   passed down to the state machines the interpreter spawns for `Map` iterations, so tasks inside an
+ *   `ItemProcessor`/`Iterator` are handled too. ASL requires state names to be unique in the whole definition;
+ *   asl-validator checks it at start.
  * - Retry/Catch match `ErrorEquals` against `error.name` (`States.ALL` and, for Task states, `States.TaskFailed`
  *   match everything but the interpreter's own `States.Timeout`), and a Catch passes `{ Error: error.name,
  *   Cause: error.message }` to its `ResultPath`. A failing Lambda therefore surfaces as a {@link TaskFailedError}
@@ -27,6 +42,8 @@
  * - The interpreter gives every Task a default 60 s timeout (AWS: 99999999 s) and ignores HeartbeatSeconds; the
  *   definition handed to it is therefore rewritten: TimeoutSeconds is made explicit (and scaled), HeartbeatSeconds
  *   is enforced here. See {@link prepareForInterpreter} for every rewrite.
+ * - A re-drive runs a copy of the definition that starts where the execution stopped: see
+ *   {@link resumeDefinition}.
  *
  * History events are derived from the interpreter's `eventLogs` (state entered/exited/failed/retried, Map
  * iterations, execution outcome) plus the invocation records of the task handlers (Lambda/Task scheduled,
@@ -53,10 +70,9 @@ import { functionNameFromArn } from './state-machine-definition.js';
 
 /**
  * aws-local-stepfunctions 3.0.0 calls `Promise.withResolvers` (ES2024), which Node 20 lacks. Installs a
- * spec-compatible implementation only when it is missing. Called at module load; exported for code that drives
- * aws-local-stepfunctions directly.
+ * spec-compatible implementation only when it is missing.
  */
-export function installPolyfills(): void {
+function installPolyfills(): void {
   const promise = Promise as unknown as { withResolvers?: unknown };
   if (typeof promise.withResolvers === 'function') return;
   Object.defineProperty(Promise, 'withResolvers', {
@@ -96,16 +112,8 @@ export type LambdaInvoker = (
 export interface LocalStepFunctionsOptions {
   /** The ASL definition, typically from `loadDefinition()` (Lambda references already resolved to ARNs). */
   definition: StateMachineDefinition;
-  /** Default `arn:aws:states:us-east-1:123456789012:stateMachine:copy-recovery-point`. Its region and account
-   *  are used for execution ARNs and history events. */
-  stateMachineArn?: string;
   /** Invokes a Lambda function by name (the `function:<name>` part of its ARN). */
   invoke: LambdaInvoker;
-  /** Passed to aws-local-stepfunctions: per state name, the pause before a retry in milliseconds (a number for
-   *  every retrier, or one entry per retrier; -1 keeps the computed interval). Not scaled by `timeScale`. */
-  retryIntervalOverrides?: Record<string, number | number[]>;
-  /** Per Wait state name, the pause in milliseconds instead of the state's own duration. Not scaled. */
-  waitTimeOverrides?: Record<string, number>;
   /**
    * Multiplies every duration of the definition: Wait `Seconds`/`SecondsPath`/`Timestamp`/`TimestampPath`
    * (relative to `now()`), Retry `IntervalSeconds` and `MaxDelaySeconds` (BackoffRate and JitterStrategy FULL keep
@@ -118,15 +126,11 @@ export interface LocalStepFunctionsOptions {
   /** Clock for dates (startDate, stopDate, event timestamps, Timestamp waits, remaining Lambda time). Default
    *  `Date.now`. */
   now?: () => number;
-  /** Lambda timeout reported by `context.getRemainingTimeInMillis()` (not enforced). Default 900. */
-  functionTimeoutSeconds?: number;
-  /** Validate the definition with asl-validator (as aws-local-stepfunctions does). Default true. */
-  validateDefinition?: boolean;
   /** Port to listen on, on 127.0.0.1. Default 0 (random). */
   port?: number;
 }
 
-export type LocalExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+type LocalExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 /** In-process view of one execution (a copy; later changes are not reflected). */
 export interface LocalExecution {
@@ -152,7 +156,7 @@ export interface LocalExecution {
  * A task failure as Step Functions records it: `name` is the Error and `message` the Cause. aws-local-stepfunctions
  * reads `isRetryable` / `isCatchable`; terminal errors (States.Runtime, ...) are neither, like on AWS.
  */
-export class TaskFailedError extends Error {
+class TaskFailedError extends Error {
   readonly #terminal: boolean;
 
   constructor(error: string, cause: string, terminal = false) {
@@ -174,13 +178,19 @@ export class TaskFailedError extends Error {
 // Constants and small helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-const DEFAULT_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:copy-recovery-point';
+/** Where the one state machine lives: its ARN names every execution, role and Lambda function ARN here. */
+const PARTITION = 'aws';
+const REGION = 'us-east-1';
+const ACCOUNT_ID = '123456789012';
+const STATE_MACHINE_NAME = 'copy-recovery-point';
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const LAMBDA_INVOKE_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
 const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]+(:[a-zA-Z0-9-_$]+)?$/;
-const STATE_MACHINE_ARN =
-  /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([a-zA-Z0-9-_]{1,80})$/;
+/** What `context.getRemainingTimeInMillis()` counts down from (not enforced): Lambda's maximum timeout. */
+const LAMBDA_TIMEOUT_SECONDS = 900;
+/** Fields this service does not implement (see the module docs); a definition using one is refused. */
+const UNSUPPORTED_FIELDS = ['TimeoutSecondsPath', 'HeartbeatSecondsPath'];
 /** AWS's default Task TimeoutSeconds. */
 const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
 /** setTimeout silently turns delays above 2^31-1 ms into 1 ms: never hand it more than this. */
@@ -282,18 +292,15 @@ function forEachStates(states: unknown, visit: (states: Record<string, AnyState>
     if (!isObject(state)) continue;
     const processor = state.ItemProcessor ?? state.Iterator;
     if (isObject(processor)) forEachStates(processor.States, visit);
-    if (Array.isArray(state.Branches)) {
-      for (const branch of state.Branches) if (isObject(branch)) forEachStates(branch.States, visit);
-    }
   }
 }
 
-export interface PreparedDefinition {
+interface PreparedDefinition {
   definition: StateMachineDefinition;
   /** Wait states turned into locally handled tasks (so their duration can be scaled / computed from `now`). */
   convertedWaits: Set<string>;
-  /** Per Task state, the TimeoutSeconds the interpreter enforces (undefined with TimeoutSecondsPath). */
-  taskTimeoutSeconds: Map<string, number | undefined>;
+  /** Per Task state, the TimeoutSeconds the interpreter enforces. */
+  taskTimeoutSeconds: Map<string, number>;
 }
 
 /**
@@ -312,7 +319,7 @@ export interface PreparedDefinition {
  *   in effect. History still reports it as a Wait state.
  * - Top-level `TimeoutSeconds` is scaled.
  */
-export function prepareForInterpreter(
+function prepareForInterpreter(
   source: StateMachineDefinition,
   options: { timeScale?: number; customClock?: boolean } = {},
 ): PreparedDefinition {
@@ -320,7 +327,7 @@ export function prepareForInterpreter(
   const convertWaits = scale !== 1 || options.customClock === true;
   const definition = structuredClone(source) as unknown as Record<string, unknown>;
   const convertedWaits = new Set<string>();
-  const taskTimeoutSeconds = new Map<string, number | undefined>();
+  const taskTimeoutSeconds = new Map<string, number>();
 
   const addHeartbeat = (errorEquals: unknown): void => {
     if (Array.isArray(errorEquals) && errorEquals.includes('States.Timeout')) {
@@ -351,15 +358,11 @@ export function prepareForInterpreter(
         }
       }
       if (state.Type === 'Task') {
-        if (state.TimeoutSecondsPath === undefined) {
-          const seconds = clampTimerSeconds(
-            ((state.TimeoutSeconds as number | undefined) ?? AWS_DEFAULT_TASK_TIMEOUT_SECONDS) * scale,
-          );
-          state.TimeoutSeconds = seconds;
-          taskTimeoutSeconds.set(name, seconds);
-        } else {
-          taskTimeoutSeconds.set(name, undefined);
-        }
+        const seconds = clampTimerSeconds(
+          ((state.TimeoutSeconds as number | undefined) ?? AWS_DEFAULT_TASK_TIMEOUT_SECONDS) * scale,
+        );
+        state.TimeoutSeconds = seconds;
+        taskTimeoutSeconds.set(name, seconds);
       }
       if (state.Type === 'Wait') {
         if (typeof state.Seconds === 'number') {
@@ -580,7 +583,8 @@ function deferred<T>(): Deferred<T> {
 export class LocalStepFunctions {
   /** `http://127.0.0.1:<port>` — give it to `SFNClient` as `endpoint`. */
   readonly endpoint: string;
-  readonly stateMachineArn: string;
+  readonly stateMachineArn =
+    `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:stateMachine:${STATE_MACHINE_NAME}`;
 
   readonly #options: LocalStepFunctionsOptions;
   readonly #server: Server;
@@ -592,17 +596,13 @@ export class LocalStepFunctions {
   readonly #states = new Map<string, AnyState>();
   readonly #taskStateNames: string[] = [];
   readonly #convertedWaits: Set<string>;
-  readonly #taskTimeoutSeconds: Map<string, number | undefined>;
+  readonly #taskTimeoutSeconds: Map<string, number>;
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #tokens = new Map<string, TaskTokenRecord>();
   readonly #running = new Set<RunState>();
   readonly #internalErrors: unknown[] = [];
   readonly #now: () => number;
   readonly #scale: number;
-  readonly #region: string;
-  readonly #accountId: string;
-  readonly #partition: string;
-  readonly #stateMachineName: string;
   #seq = 0;
   #closed = false;
 
@@ -610,13 +610,6 @@ export class LocalStepFunctions {
     this.#options = options;
     this.#server = server;
     this.endpoint = endpoint;
-    this.stateMachineArn = options.stateMachineArn ?? DEFAULT_STATE_MACHINE_ARN;
-    const arn = STATE_MACHINE_ARN.exec(this.stateMachineArn);
-    if (!arn) throw new Error(`Invalid stateMachineArn: ${this.stateMachineArn}`);
-    this.#partition = arn[1] as string;
-    this.#region = arn[2] as string;
-    this.#accountId = arn[3] as string;
-    this.#stateMachineName = arn[4] as string;
     this.#now = options.now ?? Date.now;
     this.#scale = options.timeScale ?? 1;
     if (!Number.isFinite(this.#scale) || this.#scale <= 0) {
@@ -624,20 +617,15 @@ export class LocalStepFunctions {
     }
 
     const definition = options.definition;
-    if (options.validateDefinition !== false) {
-      // Throws "State machine definition is invalid" with asl-validator's messages. asl-validator costs ~100 ms
-      // per call, so each distinct definition is validated once per process.
-      const key = JSON.stringify(definition);
-      if (!validatedDefinitions.has(key)) {
-        new StateMachine(structuredClone(definition));
-        validatedDefinitions.add(key);
-      }
+    // Throws "State machine definition is invalid" with asl-validator's messages. asl-validator costs ~100 ms
+    // per call, so each distinct definition is validated once per process.
+    const key = JSON.stringify(definition);
+    if (!validatedDefinitions.has(key)) {
+      new StateMachine(structuredClone(definition));
+      validatedDefinitions.add(key);
     }
     forEachStates((definition as unknown as Record<string, unknown>).States, (states) => {
       for (const [name, state] of Object.entries(states)) {
-        if (this.#states.has(name)) {
-          throw new Error(`State name "${name}" is used more than once; ASL requires unique state names`);
-        }
         this.#states.set(name, state);
         if (state.Type === 'Task') {
           const resource = state.Resource;
@@ -650,10 +638,11 @@ export class LocalStepFunctions {
             );
           }
         }
-        if (state.HeartbeatSecondsPath !== undefined) {
-          throw new Error(
-            `Task state "${name}": HeartbeatSecondsPath is not supported by LocalStepFunctions`,
-          );
+        const unsupported = UNSUPPORTED_FIELDS.find((field) => state[field] !== undefined);
+        if (unsupported)
+          throw new Error(`State "${name}": ${unsupported} is not supported by LocalStepFunctions`);
+        if (state.Type === 'Parallel') {
+          throw new Error(`State "${name}": Parallel states are not supported by LocalStepFunctions`);
         }
       }
     });
@@ -844,7 +833,7 @@ export class LocalStepFunctions {
         `Invalid State Machine Execution Input: '${(error as Error).message}'`,
       );
     }
-    const arn = `arn:${this.#partition}:states:${this.#region}:${this.#accountId}:execution:${this.#stateMachineName}:${name}`;
+    const arn = `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:execution:${STATE_MACHINE_NAME}:${name}`;
     const existing = this.#executions.get(arn);
     if (existing) {
       // AWS (Standard): same name and same input as a RUNNING execution → the original response; a closed
@@ -1150,9 +1139,6 @@ export class LocalStepFunctions {
       handlers[name] = (input) => this.#handleTask(run, name, input);
     }
     const overrides: NonNullable<RunOptions['overrides']> = { taskResourceLocalHandlers: handlers };
-    if (this.#options.waitTimeOverrides) overrides.waitTimeOverrides = this.#options.waitTimeOverrides;
-    if (this.#options.retryIntervalOverrides)
-      overrides.retryIntervalOverrides = this.#options.retryIntervalOverrides;
     const handle = machine.run(JSON.parse(execution.input) as JSONValue, {
       overrides,
       context: {
@@ -1162,7 +1148,7 @@ export class LocalStepFunctions {
           RoleArn: this.#roleArn(),
           RedriveCount: execution.redriveCount,
         },
-        StateMachine: { Id: this.stateMachineArn, Name: this.#stateMachineName },
+        StateMachine: { Id: this.stateMachineArn, Name: STATE_MACHINE_NAME },
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
@@ -1242,7 +1228,7 @@ export class LocalStepFunctions {
   }
 
   #roleArn(): string {
-    return `arn:${this.#partition}:iam::${this.#accountId}:role/local-step-functions`;
+    return `arn:${PARTITION}:iam::${ACCOUNT_ID}:role/local-step-functions`;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -1294,14 +1280,7 @@ export class LocalStepFunctions {
       ...this.#timeouts(state),
     };
     this.#pushInvocation(run, stateName, invocation);
-    let result: JSONValue;
-    if (isObject(parameters) && parameters.InvocationType === 'Event') {
-      this.#invokeFunction(functionName, functionArn, payload).catch(() => {});
-      result = { Payload: '', StatusCode: 202 };
-    } else {
-      const output = await this.#invokeFunction(functionName, functionArn, payload);
-      result = this.#invokeResponse(output);
-    }
+    const result = this.#invokeResponse(await this.#invokeFunction(functionName, functionArn, payload));
     invocation.result = result;
     return result;
   }
@@ -1371,10 +1350,7 @@ export class LocalStepFunctions {
       timestamp,
     } = (isObject(input) ? input : {}) as Record<string, unknown>;
     let ms: number;
-    const override = this.#options.waitTimeOverrides?.[stateName];
-    if (override !== undefined) {
-      ms = override;
-    } else if (seconds !== undefined) {
+    if (seconds !== undefined) {
       if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
         throw runtimeError(`Wait state "${stateName}": SecondsPath must point to a non-negative integer`);
       }
@@ -1408,7 +1384,7 @@ export class LocalStepFunctions {
     }
     const functionArn = parameters.FunctionName.startsWith('arn:')
       ? parameters.FunctionName
-      : `arn:${this.#partition}:lambda:${this.#region}:${this.#accountId}:function:${functionName}`;
+      : `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName}`;
     const payload = (parameters.Payload === undefined ? {} : parameters.Payload) as JSONValue;
     return { functionName, functionArn, payload };
   }
@@ -1452,7 +1428,7 @@ export class LocalStepFunctions {
 
   #lambdaContext(functionName: string, invokedFunctionArn: string): LambdaInvocationContext {
     const now = this.#now;
-    const deadline = now() + (this.#options.functionTimeoutSeconds ?? 900) * 1000;
+    const deadline = now() + LAMBDA_TIMEOUT_SECONDS * 1000;
     const day = new Date(now()).toISOString().slice(0, 10).replaceAll('-', '/');
     const unsupported = (): never => {
       throw new Error('context.done/fail/succeed are not supported: return a value or throw');
@@ -1659,7 +1635,6 @@ export class LocalStepFunctions {
             inputDetails: { truncated: false },
           },
         });
-        if (type === 'Parallel') this.#append(run, 'ParallelStateStarted');
         if (this.#isTask(event.state.name)) this.#beginTaskAttempt(run, key, event.state.name);
         return;
       }
@@ -1679,8 +1654,8 @@ export class LocalStepFunctions {
           const invocation = run.openTasks.get(key);
           run.openTasks.delete(key);
           if (invocation) this.#taskFailedEvents(run, invocation, error, cause);
-        } else if (type === 'Map' || type === 'Parallel') {
-          this.#append(run, type === 'Map' ? 'MapStateFailed' : 'ParallelStateFailed');
+        } else if (type === 'Map') {
+          this.#append(run, 'MapStateFailed');
         }
         return;
       }
@@ -1694,8 +1669,8 @@ export class LocalStepFunctions {
           const invocation = run.openTasks.get(key);
           run.openTasks.delete(key);
           if (invocation && !failed) this.#taskSucceededEvents(run, invocation);
-        } else if ((type === 'Map' || type === 'Parallel') && !failed) {
-          this.#append(run, type === 'Map' ? 'MapStateSucceeded' : 'ParallelStateSucceeded');
+        } else if (type === 'Map' && !failed) {
+          this.#append(run, 'MapStateSucceeded');
         }
         this.#append(run, `${type}StateExited` as HistoryEventType, {
           stateExitedEventDetails: {
@@ -1743,7 +1718,7 @@ export class LocalStepFunctions {
         });
         return;
       default:
-        // Parallel branch events have no counterpart in the AWS history.
+        // Parallel branch events: a definition with a Parallel state is refused at start.
         return;
     }
   }
@@ -1778,7 +1753,7 @@ export class LocalStepFunctions {
       taskScheduledEventDetails: {
         resourceType: 'lambda',
         resource: invocation.resource,
-        region: this.#region,
+        region: REGION,
         parameters: stringify(invocation.parameters),
         timeoutInSeconds: invocation.timeoutSeconds,
         heartbeatInSeconds: invocation.heartbeatSeconds,

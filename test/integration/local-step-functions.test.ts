@@ -3,6 +3,8 @@
  * driven with the real SFNClient and fake in-process Lambda invokers. Fixture definitions only (not the product's).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,7 @@ import {
   ExecutionNotRedrivable,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  InvalidExecutionInput,
   InvalidName,
   InvalidToken,
   ListExecutionsCommand,
@@ -972,6 +975,16 @@ describe('LocalStepFunctions', () => {
       new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1 }),
     );
     expect(reversed.events?.map((event) => [event.id, event.type])).toEqual([[6, 'ExecutionSucceeded']]);
+    const withoutData = await client.send(
+      new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false }),
+    );
+    expect(withoutData.events?.[1]?.stateEnteredEventDetails).toEqual({
+      name: 'A',
+      inputDetails: { truncated: false },
+    });
+    expect(withoutData.events?.at(-1)?.executionSucceededEventDetails).toEqual({
+      outputDetails: { truncated: false },
+    });
   });
 
   it('scales Wait states (Seconds and SecondsPath) with timeScale', async () => {
@@ -991,6 +1004,104 @@ describe('LocalStepFunctions', () => {
     const types = (await history(client, described.executionArn)).map((event) => event.type);
     expect(types.filter((type) => type === 'WaitStateEntered')).toHaveLength(2);
     expect(types).not.toContain('TaskStateEntered');
+  });
+
+  it('counts Timestamp and TimestampPath waits from the clock it is given (scaled)', async () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const definition = single({
+      Fixed: { Type: 'Wait', Timestamp: '2026-01-01T00:00:30Z', Next: 'FromInput' },
+      FromInput: { Type: 'Wait', TimestampPath: '$.until', End: true },
+    });
+    const { sfn, client } = await start(definition, async () => null, { now: () => now });
+    const started = Date.now();
+    const described = await run(client, sfn, { until: '2026-01-01T00:00:50Z' });
+    const elapsed = Date.now() - started;
+    expect(described.status).toBe('SUCCEEDED');
+    expect(elapsed).toBeGreaterThanOrEqual(75);
+    expect(elapsed).toBeLessThan(2000);
+    expect(described.startDate?.getTime()).toBe(now);
+    const types = (await history(client, described.executionArn)).map((event) => event.type);
+    expect(types.filter((type) => type === 'WaitStateEntered')).toHaveLength(2);
+  });
+
+  it('fails a task that is not a callback but passes $$.Task.Token with States.Runtime, uncatchable', async () => {
+    const definition = single({
+      Copy: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: { FunctionName: 'copy', Payload: { 'token.$': '$$.Task.Token' } },
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+        End: true,
+      },
+      Caught: { Type: 'Succeed' },
+    });
+    let calls = 0;
+    const { sfn, client } = await start(definition, async () => {
+      calls += 1;
+      return null;
+    });
+    const described = await run(client, sfn, {});
+    expect(described).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(described.cause).toContain('$$.Task.Token is only available to .waitForTaskToken integrations');
+    expect(calls).toBe(0);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a Parallel state', { Type: 'Parallel', Branches: [], End: true }, /Parallel states are not supported/],
+    [
+      'TimeoutSecondsPath',
+      { Type: 'Task', Resource: ARN('copy'), TimeoutSecondsPath: '$.t', End: true },
+      /TimeoutSecondsPath is not supported/,
+    ],
+    [
+      'HeartbeatSecondsPath',
+      { Type: 'Task', Resource: ARN('copy'), HeartbeatSecondsPath: '$.t', End: true },
+      /HeartbeatSecondsPath is not supported/,
+    ],
+    [
+      'another Task resource',
+      { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', End: true },
+      /resource arn:aws:states:::sqs:sendMessage is not supported/,
+    ],
+    ['an invalid definition', { Type: 'Pass' }, /State machine definition is invalid/],
+  ])('refuses to start with %s', async (_label, state, message) => {
+    await expect(
+      LocalStepFunctions.start({ definition: single({ Only: state }), invoke: async () => null }),
+    ).rejects.toThrow(message);
+  });
+
+  it('refuses a state name used twice (ASL requires names unique in the whole definition)', async () => {
+    const definition = single({
+      Copy: {
+        Type: 'Map',
+        ItemProcessor: { StartAt: 'Copy', States: { Copy: { Type: 'Pass', End: true } } },
+        End: true,
+      },
+    });
+    await expect(LocalStepFunctions.start({ definition, invoke: async () => null })).rejects.toThrow(
+      /State machine definition is invalid/,
+    );
+  });
+
+  it('listens on the port it is given, on 127.0.0.1', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { sfn, client } = await start(single({ Done: { Type: 'Succeed' } }), async () => null, { port });
+    expect(sfn.endpoint).toBe(`http://127.0.0.1:${port}`);
+    expect((await run(client, sfn, {})).status).toBe('SUCCEEDED');
+  });
+
+  it('refuses execution input AWS refuses: not JSON, over 256 KiB', async () => {
+    const { sfn, client } = await start(single({ Done: { Type: 'Succeed' } }), async () => null);
+    const startWith = (input: string) =>
+      client.send(new StartExecutionCommand({ stateMachineArn: sfn.stateMachineArn, input }));
+    await expect(startWith('{not json')).rejects.toBeInstanceOf(InvalidExecutionInput);
+    await expect(startWith(JSON.stringify({ pad: 'x'.repeat(256 * 1024) }))).rejects.toBeInstanceOf(
+      InvalidExecutionInput,
+    );
+    expect(sfn.executions()).toEqual([]);
   });
 
   it('the top-level TimeoutSeconds (scaled) times the execution out', async () => {
