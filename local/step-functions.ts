@@ -426,12 +426,12 @@ interface Progress {
  * assembles every output in index order as usual.
  */
 function resumeDefinition(source: StateMachineDefinition, progress: Progress): StateMachineDefinition {
+  const open = progress.open;
+  if (!open) return source;
   const definition = structuredClone(source) as unknown as {
     StartAt: string;
     States: Record<string, AnyState>;
   };
-  const open = progress.open;
-  if (!open) return source;
   definition.States[RESUME] = { Type: 'Pass', Result: open.input, Next: open.name };
   definition.StartAt = RESUME;
   const map = definition.States[open.name] as AnyState;
@@ -458,7 +458,7 @@ function resumeDefinition(source: StateMachineDefinition, progress: Progress): S
     choices.push({ Variable: '$.index', NumericEquals: index, Next: name });
   }
   processor.States[RESUME] = { Type: 'Choice', Choices: choices, Default: fresh };
-  processor.StartAt = RESUME;
+  processor.StartAt = choices.length > 0 ? RESUME : fresh;
   return definition as unknown as StateMachineDefinition;
 }
 
@@ -1601,8 +1601,13 @@ export class LocalStepFunctions {
     const execution = run.execution;
     this.#trackProgress(run, event);
     if ('state' in event && isResumeState(event.state.name)) return;
-    const iterationEvent = event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded';
-    if (iterationEvent && run.skippedIterations.has(event.index)) return;
+    if (
+      (event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded') &&
+      event.parentState.name === execution.progress.open?.name &&
+      run.skippedIterations.has(event.index)
+    ) {
+      return;
+    }
     run.thread = 'index' in event && event.index !== undefined ? String(event.index) : TOP_THREAD;
     switch (event.type) {
       case 'ExecutionStarted':

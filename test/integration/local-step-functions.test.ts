@@ -29,7 +29,7 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
   functionNameFromArn,
   loadDefinition,
@@ -764,6 +764,52 @@ describe('LocalStepFunctions', () => {
           .map((event) => event.mapIterationStartedEventDetails?.index),
       ).toEqual([1, 2]);
       expect(JSON.stringify(events)).not.toContain('LocalStepFunctions.Resume');
+    });
+
+    it('after StopExecution, runs again only the Map iterations that were stopped', async () => {
+      let stopped = true;
+      const calls: string[] = [];
+      const entered = mailbox<true>();
+      const definition = single({
+        CopyAll: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          ItemProcessor: {
+            StartAt: 'Copy',
+            States: { Copy: { Type: 'Task', Resource: ARN('copy'), End: true } },
+          },
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async (_name, item) => {
+        calls.push(item as string);
+        if (item === 'slow' && stopped) {
+          entered.push(true);
+          return new Promise(() => {});
+        }
+        return `copied-${item}`;
+      });
+      const { executionArn } = await client.send(
+        new StartExecutionCommand({
+          stateMachineArn: sfn.stateMachineArn,
+          input: JSON.stringify({ items: ['quick', 'slow'] }),
+        }),
+      );
+      await entered.next();
+      await vi.waitFor(() =>
+        expect(sfn.execution(executionArn ?? '')?.history.map((event) => event.type)).toContain(
+          'MapIterationSucceeded',
+        ),
+      );
+      await client.send(new StopExecutionCommand({ executionArn }));
+      await sfn.waitForIdle();
+      stopped = false;
+
+      const { described } = await redrive(client, sfn, executionArn);
+
+      expect(described).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
+      expect(JSON.parse(described.output ?? '')).toEqual(['copied-quick', 'copied-slow']);
+      expect(calls).toEqual(['quick', 'slow', 'slow']);
     });
 
     it('links each history event to the one before it in its thread, so a failure leads back to its state', async () => {
