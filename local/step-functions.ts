@@ -145,8 +145,8 @@ export interface LocalExecution {
   stopDate?: Date;
   redriveCount: number;
   redriveDate?: Date;
-  /** State transitions, counted as AWS bills them: one per state entered (Map iterations' states included) and
-   *  one per retry attempt; accumulated across redrives. */
+  /** State transitions, counted as AWS bills them: one per state entered (Map iterations' states included), one
+   *  per retry attempt and one per re-drive; accumulated across re-drives. */
   transitions: number;
   /** The events GetExecutionHistory returns, oldest first. */
   history: HistoryEvent[];
