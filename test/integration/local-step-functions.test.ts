@@ -12,9 +12,11 @@ import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   ExecutionNotRedrivable,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  InvalidArn,
   InvalidExecutionInput,
   InvalidName,
   InvalidToken,
@@ -25,6 +27,7 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StateMachineDoesNotExist,
   StopExecutionCommand,
   TaskDoesNotExist,
   TaskTimedOut,
@@ -1137,6 +1140,72 @@ describe('LocalStepFunctions', () => {
     const { sfn, client } = await start(single({ Done: { Type: 'Succeed' } }), async () => null, { port });
     expect(sfn.endpoint).toBe(`http://127.0.0.1:${port}`);
     expect((await run(client, sfn, {})).status).toBe('SUCCEEDED');
+  });
+
+  it('answers bad requests with the errors AWS answers them with', async () => {
+    const { sfn, client } = await start(single({ Done: { Type: 'Succeed' } }), async () => null);
+    const raw = (target: string, body: string) =>
+      fetch(sfn.endpoint, {
+        method: 'POST',
+        headers: { 'x-amz-target': target, 'content-type': 'application/x-amz-json-1.0' },
+        body,
+      }).then(async (response) => [response.status, ((await response.json()) as { __type: string }).__type]);
+    const other = sfn.stateMachineArn.replace(/copy-recovery-point$/, 'other');
+
+    expect(await raw('AWSStepFunctions.CreateStateMachine', '{}')).toEqual([
+      400,
+      'UnknownOperationException',
+    ]);
+    expect(await raw('AWSStepFunctions.DescribeExecution', '{not json')).toEqual([
+      400,
+      'SerializationException',
+    ]);
+    expect(
+      await raw(
+        'AWSStepFunctions.ListExecutions',
+        JSON.stringify({ stateMachineArn: sfn.stateMachineArn, statusFilter: 'DONE' }),
+      ),
+    ).toEqual([400, 'ValidationException']);
+    await expect(client.send(new StartExecutionCommand({ stateMachineArn: other }))).rejects.toBeInstanceOf(
+      StateMachineDoesNotExist,
+    );
+    await expect(
+      client.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' })),
+    ).rejects.toBeInstanceOf(InvalidArn);
+    await expect(
+      client.send(
+        new DescribeExecutionCommand({
+          executionArn: `${sfn.stateMachineArn.replace('stateMachine', 'execution')}:nope`,
+        }),
+      ),
+    ).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+  });
+
+  it('a thrown value that is not an Error, and a Fail state without Error or Cause, fail as on AWS', async () => {
+    const definition = single({
+      Copy: {
+        Type: 'Task',
+        Resource: ARN('copy'),
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: 'Stop' }],
+        End: true,
+      },
+      Stop: { Type: 'Fail' },
+    });
+    const { sfn, client } = await start(definition, async () => {
+      throw 'plain string';
+    });
+    const described = await run(client, sfn, {});
+    expect(described.status).toBe('FAILED');
+    expect(described.error).toBeUndefined();
+    expect(described.cause).toBeUndefined();
+    const events = await history(client, described.executionArn);
+    expect(
+      events.find((event) => event.type === 'LambdaFunctionFailed')?.lambdaFunctionFailedEventDetails,
+    ).toEqual({
+      error: 'string',
+      cause: JSON.stringify({ errorType: 'string', errorMessage: 'plain string', trace: [] }),
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: {} });
   });
 
   it('refuses execution input AWS refuses: not JSON, over 256 KiB', async () => {
