@@ -19,6 +19,7 @@ import {
   InvalidArn,
   InvalidExecutionInput,
   InvalidName,
+  InvalidOutput,
   InvalidToken,
   ListExecutionsCommand,
   RedriveExecutionCommand,
@@ -540,6 +541,37 @@ describe('LocalStepFunctions', () => {
         error: 'CopyJobFailed',
         cause: 'ABORTED by AWS Backup',
       });
+    });
+
+    it("a callback task whose function throws fails with the function's error; SendTaskSuccess needs JSON output", async () => {
+      const definition = callbackDefinition();
+      const { sfn, client } = await start(definition, async () => {
+        throw new CopyRejectedError('vault locked');
+      });
+      const described = await run(client, sfn, { copyJobId: 'job-1' });
+      expect(described.status).toBe('SUCCEEDED');
+      expect(JSON.parse(described.output ?? '').error).toMatchObject({ Error: 'CopyRejectedError' });
+      expect(JSON.parse(JSON.parse(described.output ?? '').error.Cause).errorMessage).toBe('vault locked');
+
+      const { client: other, tokens } = await startCallback();
+      const taskToken = await tokens.next();
+      await expect(
+        other.send(new SendTaskSuccessCommand({ taskToken, output: '{oops' })),
+      ).rejects.toBeInstanceOf(InvalidOutput);
+    });
+
+    it('a FunctionName that is not a Lambda function fails with Lambda.InvalidParameterValueException', async () => {
+      const definition = single({
+        Copy: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { 'FunctionName.$': '$.fn' },
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async () => null);
+      const described = await run(client, sfn, { fn: 'arn:aws:sqs:us-east-1:123456789012:queue' });
+      expect(described).toMatchObject({ status: 'FAILED', error: 'Lambda.InvalidParameterValueException' });
     });
 
     it('TimeoutSeconds elapses → States.Timeout (scaled), and a late SendTaskSuccess gets TaskTimedOut', async () => {
