@@ -1,5 +1,5 @@
 /**
- * A local AWS Step Functions service for tests, benchmarks and the local simulator.
+ * A local AWS Step Functions service for tests, benchmarks, the local simulator and console-style re-drives.
  *
  * It runs the REAL state-machine definition with the ASL interpreter `aws-local-stepfunctions` and calls the
  * REAL Lambda handlers in-process (through the caller's `invoke`), behind a real HTTP server that speaks the Step
@@ -10,11 +10,26 @@
  * const client = new SFNClient({ endpoint: sfn.endpoint, region: 'us-east-1', credentials: DUMMY });
  * ```
  *
+ * Where it differs from AWS:
+ * - One state machine, `arn:aws:states:us-east-1:123456789012:stateMachine:copy-recovery-point`, with the
+ *   definition given at start. Operations: StartExecution, DescribeExecution, ListExecutions,
+ *   GetExecutionHistory, StopExecution, RedriveExecution (its clientToken is ignored; no 14-day window),
+ *   SendTaskSuccess/Failure/Heartbeat. No IAM, no throttling.
+ * - Task resources: Lambda function ARNs, `lambda:invoke` (always RequestResponse) and
+ *   `lambda:invoke.waitForTaskToken`. The Lambda timeout is not enforced. Refused at start: Parallel states,
+ *   TimeoutSecondsPath, HeartbeatSecondsPath. Every Map runs inline.
+ * - Inside a Map iteration `$$.Execution.Input` is the iteration's input (the interpreter's doing); when one
+ *   iteration fails, the interpreter may start the next queued iteration before it stops the others.
+ * - Re-drive resumes where AWS does (see RedriveExecution below) for top-level states and the iterations of a
+ *   top-level Map; a Map nested inside a Map iteration runs all its iterations again.
+ * - History: no MapStateStarted event; previousEventId links events within the top level or one iteration.
+ * - Every duration of the definition is multiplied by `timeScale`.
+ *
  * How the interpreter is driven (all verified against aws-local-stepfunctions 3.0.0's source):
  * - Every `Task` state is overridden through `taskResourceLocalHandlers`, keyed by state name. The overrides are
- *   passed down to the state machines the interpreter spawns for `Map` iterations (and `Parallel` branches), so
- *   tasks inside an `ItemProcessor`/`Iterator` are handled too. ASL requires state names to be unique in the whole
- *   definition; this is checked at start.
+ *   passed down to the state machines the interpreter spawns for `Map` iterations, so tasks inside an
+ *   `ItemProcessor`/`Iterator` are handled too. ASL requires state names to be unique in the whole definition;
+ *   asl-validator checks it at start.
  * - Retry/Catch match `ErrorEquals` against `error.name` (`States.ALL` and, for Task states, `States.TaskFailed`
  *   match everything but the interpreter's own `States.Timeout`), and a Catch passes `{ Error: error.name,
  *   Cause: error.message }` to its `ResultPath`. A failing Lambda therefore surfaces as a {@link TaskFailedError}
@@ -27,6 +42,8 @@
  * - The interpreter gives every Task a default 60 s timeout (AWS: 99999999 s) and ignores HeartbeatSeconds; the
  *   definition handed to it is therefore rewritten: TimeoutSeconds is made explicit (and scaled), HeartbeatSeconds
  *   is enforced here. See {@link prepareForInterpreter} for every rewrite.
+ * - A re-drive runs a copy of the definition that starts where the execution stopped: see
+ *   {@link resumeDefinition}.
  *
  * History events are derived from the interpreter's `eventLogs` (state entered/exited/failed/retried, Map
  * iterations, execution outcome) plus the invocation records of the task handlers (Lambda/Task scheduled,
@@ -53,10 +70,9 @@ import { functionNameFromArn } from './state-machine-definition.js';
 
 /**
  * aws-local-stepfunctions 3.0.0 calls `Promise.withResolvers` (ES2024), which Node 20 lacks. Installs a
- * spec-compatible implementation only when it is missing. Called at module load; exported for code that drives
- * aws-local-stepfunctions directly.
+ * spec-compatible implementation only when it is missing.
  */
-export function installPolyfills(): void {
+function installPolyfills(): void {
   const promise = Promise as unknown as { withResolvers?: unknown };
   if (typeof promise.withResolvers === 'function') return;
   Object.defineProperty(Promise, 'withResolvers', {
@@ -96,16 +112,8 @@ export type LambdaInvoker = (
 export interface LocalStepFunctionsOptions {
   /** The ASL definition, typically from `loadDefinition()` (Lambda references already resolved to ARNs). */
   definition: StateMachineDefinition;
-  /** Default `arn:aws:states:us-east-1:123456789012:stateMachine:copy-recovery-point`. Its region and account
-   *  are used for execution ARNs and history events. */
-  stateMachineArn?: string;
   /** Invokes a Lambda function by name (the `function:<name>` part of its ARN). */
   invoke: LambdaInvoker;
-  /** Passed to aws-local-stepfunctions: per state name, the pause before a retry in milliseconds (a number for
-   *  every retrier, or one entry per retrier; -1 keeps the computed interval). Not scaled by `timeScale`. */
-  retryIntervalOverrides?: Record<string, number | number[]>;
-  /** Per Wait state name, the pause in milliseconds instead of the state's own duration. Not scaled. */
-  waitTimeOverrides?: Record<string, number>;
   /**
    * Multiplies every duration of the definition: Wait `Seconds`/`SecondsPath`/`Timestamp`/`TimestampPath`
    * (relative to `now()`), Retry `IntervalSeconds` and `MaxDelaySeconds` (BackoffRate and JitterStrategy FULL keep
@@ -118,15 +126,11 @@ export interface LocalStepFunctionsOptions {
   /** Clock for dates (startDate, stopDate, event timestamps, Timestamp waits, remaining Lambda time). Default
    *  `Date.now`. */
   now?: () => number;
-  /** Lambda timeout reported by `context.getRemainingTimeInMillis()` (not enforced). Default 900. */
-  functionTimeoutSeconds?: number;
-  /** Validate the definition with asl-validator (as aws-local-stepfunctions does). Default true. */
-  validateDefinition?: boolean;
   /** Port to listen on, on 127.0.0.1. Default 0 (random). */
   port?: number;
 }
 
-export type LocalExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+type LocalExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 /** In-process view of one execution (a copy; later changes are not reflected). */
 export interface LocalExecution {
@@ -141,8 +145,8 @@ export interface LocalExecution {
   stopDate?: Date;
   redriveCount: number;
   redriveDate?: Date;
-  /** State transitions, counted as AWS bills them: one per state entered (Map iterations' states included) and
-   *  one per retry attempt; accumulated across redrives. */
+  /** State transitions, counted as AWS bills them: one per state entered (Map iterations' states included), one
+   *  per retry attempt and one per re-drive; accumulated across re-drives. */
   transitions: number;
   /** The events GetExecutionHistory returns, oldest first. */
   history: HistoryEvent[];
@@ -152,7 +156,7 @@ export interface LocalExecution {
  * A task failure as Step Functions records it: `name` is the Error and `message` the Cause. aws-local-stepfunctions
  * reads `isRetryable` / `isCatchable`; terminal errors (States.Runtime, ...) are neither, like on AWS.
  */
-export class TaskFailedError extends Error {
+class TaskFailedError extends Error {
   readonly #terminal: boolean;
 
   constructor(error: string, cause: string, terminal = false) {
@@ -174,18 +178,26 @@ export class TaskFailedError extends Error {
 // Constants and small helpers
 // ---------------------------------------------------------------------------------------------------------------
 
-const DEFAULT_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:copy-recovery-point';
+/** Where the one state machine lives: its ARN names every execution, role and Lambda function ARN here. */
+const PARTITION = 'aws';
+const REGION = 'us-east-1';
+const ACCOUNT_ID = '123456789012';
+const STATE_MACHINE_NAME = 'copy-recovery-point';
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const LAMBDA_INVOKE_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
 const LAMBDA_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9-_]+(:[a-zA-Z0-9-_$]+)?$/;
-const STATE_MACHINE_ARN =
-  /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([a-zA-Z0-9-_]{1,80})$/;
+/** What `context.getRemainingTimeInMillis()` counts down from (not enforced): Lambda's maximum timeout. */
+const LAMBDA_TIMEOUT_SECONDS = 900;
+/** Fields this service does not implement (see the module docs); a definition using one is refused. */
+const UNSUPPORTED_FIELDS = ['TimeoutSecondsPath', 'HeartbeatSecondsPath'];
 /** AWS's default Task TimeoutSeconds. */
 const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
 /** setTimeout silently turns delays above 2^31-1 ms into 1 ms: never hand it more than this. */
 const MAX_TIMER_SECONDS = 2_147_483;
 const TOKEN_PLACEHOLDER = '__LOCAL_STEP_FUNCTIONS_TASK_TOKEN__';
+/** The history thread of the top level (a Map iteration's thread is its index). */
+const TOP_THREAD = '-';
 const TOKEN_PREFIX = 'LSF1';
 const TOKEN_FORMAT = /^LSF1[A-Za-z0-9_-]{64}$/;
 const FAIL_STATE_DEFAULT_ERROR = 'FailStateError';
@@ -280,18 +292,15 @@ function forEachStates(states: unknown, visit: (states: Record<string, AnyState>
     if (!isObject(state)) continue;
     const processor = state.ItemProcessor ?? state.Iterator;
     if (isObject(processor)) forEachStates(processor.States, visit);
-    if (Array.isArray(state.Branches)) {
-      for (const branch of state.Branches) if (isObject(branch)) forEachStates(branch.States, visit);
-    }
   }
 }
 
-export interface PreparedDefinition {
+interface PreparedDefinition {
   definition: StateMachineDefinition;
   /** Wait states turned into locally handled tasks (so their duration can be scaled / computed from `now`). */
   convertedWaits: Set<string>;
-  /** Per Task state, the TimeoutSeconds the interpreter enforces (undefined with TimeoutSecondsPath). */
-  taskTimeoutSeconds: Map<string, number | undefined>;
+  /** Per Task state, the TimeoutSeconds the interpreter enforces. */
+  taskTimeoutSeconds: Map<string, number>;
 }
 
 /**
@@ -310,7 +319,7 @@ export interface PreparedDefinition {
  *   in effect. History still reports it as a Wait state.
  * - Top-level `TimeoutSeconds` is scaled.
  */
-export function prepareForInterpreter(
+function prepareForInterpreter(
   source: StateMachineDefinition,
   options: { timeScale?: number; customClock?: boolean } = {},
 ): PreparedDefinition {
@@ -318,7 +327,7 @@ export function prepareForInterpreter(
   const convertWaits = scale !== 1 || options.customClock === true;
   const definition = structuredClone(source) as unknown as Record<string, unknown>;
   const convertedWaits = new Set<string>();
-  const taskTimeoutSeconds = new Map<string, number | undefined>();
+  const taskTimeoutSeconds = new Map<string, number>();
 
   const addHeartbeat = (errorEquals: unknown): void => {
     if (Array.isArray(errorEquals) && errorEquals.includes('States.Timeout')) {
@@ -349,15 +358,11 @@ export function prepareForInterpreter(
         }
       }
       if (state.Type === 'Task') {
-        if (state.TimeoutSecondsPath === undefined) {
-          const seconds = clampTimerSeconds(
-            ((state.TimeoutSeconds as number | undefined) ?? AWS_DEFAULT_TASK_TIMEOUT_SECONDS) * scale,
-          );
-          state.TimeoutSeconds = seconds;
-          taskTimeoutSeconds.set(name, seconds);
-        } else {
-          taskTimeoutSeconds.set(name, undefined);
-        }
+        const seconds = clampTimerSeconds(
+          ((state.TimeoutSeconds as number | undefined) ?? AWS_DEFAULT_TASK_TIMEOUT_SECONDS) * scale,
+        );
+        state.TimeoutSeconds = seconds;
+        taskTimeoutSeconds.set(name, seconds);
       }
       if (state.Type === 'Wait') {
         if (typeof state.Seconds === 'number') {
@@ -386,6 +391,75 @@ export function prepareForInterpreter(
     definition.TimeoutSeconds = clampTimerSeconds(definition.TimeoutSeconds * scale);
   }
   return { definition: definition as unknown as StateMachineDefinition, convertedWaits, taskTimeoutSeconds };
+}
+
+/** Prefix of the states a re-drive adds to the definition; they never show in the history. */
+const RESUME = 'LocalStepFunctions.Resume';
+const isResumeState = (name: string): boolean => name.startsWith(RESUME);
+
+/** A state that did not finish, with the input it received: where a re-drive resumes. */
+interface OpenState {
+  name: string;
+  input: JSONValue;
+}
+
+/** One iteration of a Map: its output once it succeeded, else the state it was in. */
+interface Iteration {
+  succeeded: boolean;
+  output?: JSONValue;
+  open?: OpenState;
+}
+
+/** How far an execution got, across its runs (read from the interpreter's event log). */
+interface Progress {
+  /** The top-level state entered last (the one that failed, timed out or was stopped). */
+  open?: OpenState;
+  /** When `open` is a Map: its iterations by index, successful ones included. */
+  iterations: Map<number, Iteration>;
+}
+
+/**
+ * The definition a re-drive runs: the source definition started at the state that did not finish, with its
+ * recorded input (through a Pass state, so $$.Execution.Input stays the execution's input). For a Map, each
+ * iteration is dispatched on its index: a successful one outputs its recorded output without running again, an
+ * unsuccessful one resumes at the state it was in, one never started runs from its StartAt; the Map then
+ * assembles every output in index order as usual.
+ */
+function resumeDefinition(source: StateMachineDefinition, progress: Progress): StateMachineDefinition {
+  const open = progress.open;
+  if (!open) return source;
+  const definition = structuredClone(source) as unknown as {
+    StartAt: string;
+    States: Record<string, AnyState>;
+  };
+  definition.States[RESUME] = { Type: 'Pass', Result: open.input, Next: open.name };
+  definition.StartAt = RESUME;
+  const map = definition.States[open.name] as AnyState;
+  if (map.Type !== 'Map') return definition as unknown as StateMachineDefinition;
+  const processor = (map.ItemProcessor ?? map.Iterator) as {
+    StartAt: string;
+    States: Record<string, AnyState>;
+  };
+  const selector = map.ItemSelector ?? map.Parameters;
+  delete map.Parameters;
+  map.ItemSelector = {
+    ...(selector === undefined ? { 'item.$': '$$.Map.Item.Value' } : { item: selector }),
+    'index.$': '$$.Map.Item.Index',
+  };
+  const fresh = `${RESUME}.New`;
+  processor.States[fresh] = { Type: 'Pass', InputPath: '$.item', Next: processor.StartAt };
+  const choices: Record<string, unknown>[] = [];
+  for (const [index, iteration] of progress.iterations) {
+    const name = `${RESUME}.${index}`;
+    if (iteration.succeeded) processor.States[name] = { Type: 'Pass', Result: iteration.output, End: true };
+    else if (iteration.open) {
+      processor.States[name] = { Type: 'Pass', Result: iteration.open.input, Next: iteration.open.name };
+    } else continue;
+    choices.push({ Variable: '$.index', NumericEquals: index, Next: name });
+  }
+  processor.States[RESUME] = { Type: 'Choice', Choices: choices, Default: fresh };
+  processor.StartAt = choices.length > 0 ? RESUME : fresh;
+  return definition as unknown as StateMachineDefinition;
 }
 
 const validatedDefinitions = new Set<string>();
@@ -451,6 +525,14 @@ interface RunState {
   /** Per state instance (Map index + name), the invocation of the attempt in progress. */
   openTasks: Map<string, InvocationRecord | undefined>;
   failedStates: Set<string>;
+  /** The state a re-drive resumes at, until it is entered. */
+  resumeAt?: string;
+  /** Map iterations a re-drive does not run again: they keep their output and add nothing to the history. */
+  skippedIterations: Set<number>;
+  /** Per thread (the top level, or a Map iteration's index), the id of its last history event. */
+  lastEventIds: Map<string, number>;
+  /** The thread of the event being recorded. */
+  thread: string;
 }
 
 interface ExecutionRecord {
@@ -468,6 +550,7 @@ interface ExecutionRecord {
   redriveDate?: number;
   transitions: number;
   history: HistoryEvent[];
+  progress: Progress;
   run: RunState;
 }
 
@@ -500,25 +583,26 @@ function deferred<T>(): Deferred<T> {
 export class LocalStepFunctions {
   /** `http://127.0.0.1:<port>` — give it to `SFNClient` as `endpoint`. */
   readonly endpoint: string;
-  readonly stateMachineArn: string;
+  readonly stateMachineArn =
+    `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:stateMachine:${STATE_MACHINE_NAME}`;
 
   readonly #options: LocalStepFunctionsOptions;
   readonly #server: Server;
+  readonly #definition: StateMachineDefinition;
   readonly #machine: StateMachine;
+  /** Top-level state names, and for each top-level Map the names of its ItemProcessor's states. */
+  readonly #topLevelStates: Set<string>;
+  readonly #mapStates = new Map<string, Set<string>>();
   readonly #states = new Map<string, AnyState>();
   readonly #taskStateNames: string[] = [];
   readonly #convertedWaits: Set<string>;
-  readonly #taskTimeoutSeconds: Map<string, number | undefined>;
+  readonly #taskTimeoutSeconds: Map<string, number>;
   readonly #executions = new Map<string, ExecutionRecord>();
   readonly #tokens = new Map<string, TaskTokenRecord>();
   readonly #running = new Set<RunState>();
   readonly #internalErrors: unknown[] = [];
   readonly #now: () => number;
   readonly #scale: number;
-  readonly #region: string;
-  readonly #accountId: string;
-  readonly #partition: string;
-  readonly #stateMachineName: string;
   #seq = 0;
   #closed = false;
 
@@ -526,13 +610,6 @@ export class LocalStepFunctions {
     this.#options = options;
     this.#server = server;
     this.endpoint = endpoint;
-    this.stateMachineArn = options.stateMachineArn ?? DEFAULT_STATE_MACHINE_ARN;
-    const arn = STATE_MACHINE_ARN.exec(this.stateMachineArn);
-    if (!arn) throw new Error(`Invalid stateMachineArn: ${this.stateMachineArn}`);
-    this.#partition = arn[1] as string;
-    this.#region = arn[2] as string;
-    this.#accountId = arn[3] as string;
-    this.#stateMachineName = arn[4] as string;
     this.#now = options.now ?? Date.now;
     this.#scale = options.timeScale ?? 1;
     if (!Number.isFinite(this.#scale) || this.#scale <= 0) {
@@ -540,20 +617,15 @@ export class LocalStepFunctions {
     }
 
     const definition = options.definition;
-    if (options.validateDefinition !== false) {
-      // Throws "State machine definition is invalid" with asl-validator's messages. asl-validator costs ~100 ms
-      // per call, so each distinct definition is validated once per process.
-      const key = JSON.stringify(definition);
-      if (!validatedDefinitions.has(key)) {
-        new StateMachine(structuredClone(definition));
-        validatedDefinitions.add(key);
-      }
+    // Throws "State machine definition is invalid" with asl-validator's messages. asl-validator costs ~100 ms
+    // per call, so each distinct definition is validated once per process.
+    const key = JSON.stringify(definition);
+    if (!validatedDefinitions.has(key)) {
+      new StateMachine(structuredClone(definition));
+      validatedDefinitions.add(key);
     }
     forEachStates((definition as unknown as Record<string, unknown>).States, (states) => {
       for (const [name, state] of Object.entries(states)) {
-        if (this.#states.has(name)) {
-          throw new Error(`State name "${name}" is used more than once; ASL requires unique state names`);
-        }
         this.#states.set(name, state);
         if (state.Type === 'Task') {
           const resource = state.Resource;
@@ -566,17 +638,24 @@ export class LocalStepFunctions {
             );
           }
         }
-        if (state.HeartbeatSecondsPath !== undefined) {
-          throw new Error(
-            `Task state "${name}": HeartbeatSecondsPath is not supported by LocalStepFunctions`,
-          );
+        const unsupported = UNSUPPORTED_FIELDS.find((field) => state[field] !== undefined);
+        if (unsupported)
+          throw new Error(`State "${name}": ${unsupported} is not supported by LocalStepFunctions`);
+        if (state.Type === 'Parallel') {
+          throw new Error(`State "${name}": Parallel states are not supported by LocalStepFunctions`);
         }
       }
     });
-    const prepared = prepareForInterpreter(definition, {
-      timeScale: this.#scale,
-      customClock: options.now !== undefined,
-    });
+    this.#definition = definition;
+    const topLevel = (definition as unknown as { States: Record<string, AnyState> }).States;
+    this.#topLevelStates = new Set(Object.keys(topLevel));
+    for (const [name, state] of Object.entries(topLevel)) {
+      const processor = state.ItemProcessor ?? state.Iterator;
+      if (isObject(processor) && isObject(processor.States)) {
+        this.#mapStates.set(name, new Set(Object.keys(processor.States)));
+      }
+    }
+    const prepared = this.#prepare(definition);
     this.#convertedWaits = prepared.convertedWaits;
     this.#taskTimeoutSeconds = prepared.taskTimeoutSeconds;
     forEachStates((prepared.definition as unknown as Record<string, unknown>).States, (states) => {
@@ -584,6 +663,20 @@ export class LocalStepFunctions {
         if (state.Type === 'Task') this.#taskStateNames.push(name);
     });
     this.#machine = new StateMachine(prepared.definition, { validationOptions: { noValidate: true } });
+  }
+
+  #prepare(definition: StateMachineDefinition): PreparedDefinition {
+    return prepareForInterpreter(definition, {
+      timeScale: this.#scale,
+      customClock: this.#options.now !== undefined,
+    });
+  }
+
+  /** The interpreter for a re-drive of an execution that got as far as `progress` (same state names, so the
+   *  prepared timeouts and converted waits of the full definition apply). */
+  #resumeMachine(progress: Progress): StateMachine {
+    const prepared = this.#prepare(resumeDefinition(this.#definition, progress));
+    return new StateMachine(prepared.definition, { validationOptions: { noValidate: true } });
   }
 
   /** Starts the HTTP server on 127.0.0.1 and returns the running service. */
@@ -740,7 +833,7 @@ export class LocalStepFunctions {
         `Invalid State Machine Execution Input: '${(error as Error).message}'`,
       );
     }
-    const arn = `arn:${this.#partition}:states:${this.#region}:${this.#accountId}:execution:${this.#stateMachineName}:${name}`;
+    const arn = `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:execution:${STATE_MACHINE_NAME}:${name}`;
     const existing = this.#executions.get(arn);
     if (existing) {
       // AWS (Standard): same name and same input as a RUNNING execution → the original response; a closed
@@ -761,6 +854,7 @@ export class LocalStepFunctions {
       redriveCount: 0,
       transitions: 0,
       history: [],
+      progress: { iterations: new Map() },
     } as unknown as ExecutionRecord;
     this.#executions.set(arn, execution);
     this.#startRun(execution, false);
@@ -867,10 +961,12 @@ export class LocalStepFunctions {
   }
 
   /**
-   * Redrive re-runs the definition FROM THE START with the original input, under the same execution ARN
-   * (redriveCount + 1, redriveDate set, history appended after an ExecutionRedriven event). AWS resumes from the
-   * failed state instead; the two are equivalent for a workflow whose every step is idempotent, which is what
-   * this project's workflow guarantees (and what its tests exercise).
+   * As AWS does it (Step Functions developer guide, "Redriving executions",
+   * https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html): under the same ARN, with
+   * redriveCount + 1 and an ExecutionRedriven event, the execution resumes at the state that did not finish,
+   * with the input it had; an inline Map runs again only its unsuccessful iterations, each from the state it
+   * was in, and keeps the others' output. Every state starts afresh: retry counters, task and execution
+   * timeouts. A Fail state fails again. See {@link resumeDefinition}.
    */
   async #redriveExecution(input: Record<string, unknown>): Promise<unknown> {
     const execution = this.#getExecution(input.executionArn);
@@ -1023,18 +1119,27 @@ export class LocalStepFunctions {
       invocations: new Map(),
       openTasks: new Map(),
       failedStates: new Set(),
+      skippedIterations: new Set(),
+      lastEventIds: new Map([[TOP_THREAD, execution.history.length]]),
+      thread: TOP_THREAD,
     };
     execution.run = run;
+    let machine = this.#machine;
+    const open = execution.progress.open;
+    if (redrive && open) {
+      machine = this.#resumeMachine(execution.progress);
+      run.resumeAt = open.name;
+      for (const [index, iteration] of execution.progress.iterations) {
+        if (iteration.succeeded) run.skippedIterations.add(index);
+      }
+    }
     this.#running.add(run);
     const handlers: TaskHandlers = {};
     for (const name of this.#taskStateNames) {
       handlers[name] = (input) => this.#handleTask(run, name, input);
     }
     const overrides: NonNullable<RunOptions['overrides']> = { taskResourceLocalHandlers: handlers };
-    if (this.#options.waitTimeOverrides) overrides.waitTimeOverrides = this.#options.waitTimeOverrides;
-    if (this.#options.retryIntervalOverrides)
-      overrides.retryIntervalOverrides = this.#options.retryIntervalOverrides;
-    const handle = this.#machine.run(JSON.parse(execution.input) as JSONValue, {
+    const handle = machine.run(JSON.parse(execution.input) as JSONValue, {
       overrides,
       context: {
         Execution: {
@@ -1043,7 +1148,7 @@ export class LocalStepFunctions {
           RoleArn: this.#roleArn(),
           RedriveCount: execution.redriveCount,
         },
-        StateMachine: { Id: this.stateMachineArn, Name: this.#stateMachineName },
+        StateMachine: { Id: this.stateMachineArn, Name: STATE_MACHINE_NAME },
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
@@ -1123,7 +1228,7 @@ export class LocalStepFunctions {
   }
 
   #roleArn(): string {
-    return `arn:${this.#partition}:iam::${this.#accountId}:role/local-step-functions`;
+    return `arn:${PARTITION}:iam::${ACCOUNT_ID}:role/local-step-functions`;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -1175,14 +1280,7 @@ export class LocalStepFunctions {
       ...this.#timeouts(state),
     };
     this.#pushInvocation(run, stateName, invocation);
-    let result: JSONValue;
-    if (isObject(parameters) && parameters.InvocationType === 'Event') {
-      this.#invokeFunction(functionName, functionArn, payload).catch(() => {});
-      result = { Payload: '', StatusCode: 202 };
-    } else {
-      const output = await this.#invokeFunction(functionName, functionArn, payload);
-      result = this.#invokeResponse(output);
-    }
+    const result = this.#invokeResponse(await this.#invokeFunction(functionName, functionArn, payload));
     invocation.result = result;
     return result;
   }
@@ -1252,10 +1350,7 @@ export class LocalStepFunctions {
       timestamp,
     } = (isObject(input) ? input : {}) as Record<string, unknown>;
     let ms: number;
-    const override = this.#options.waitTimeOverrides?.[stateName];
-    if (override !== undefined) {
-      ms = override;
-    } else if (seconds !== undefined) {
+    if (seconds !== undefined) {
       if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
         throw runtimeError(`Wait state "${stateName}": SecondsPath must point to a non-negative integer`);
       }
@@ -1289,7 +1384,7 @@ export class LocalStepFunctions {
     }
     const functionArn = parameters.FunctionName.startsWith('arn:')
       ? parameters.FunctionName
-      : `arn:${this.#partition}:lambda:${this.#region}:${this.#accountId}:function:${functionName}`;
+      : `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName}`;
     const payload = (parameters.Payload === undefined ? {} : parameters.Payload) as JSONValue;
     return { functionName, functionArn, payload };
   }
@@ -1333,7 +1428,7 @@ export class LocalStepFunctions {
 
   #lambdaContext(functionName: string, invokedFunctionArn: string): LambdaInvocationContext {
     const now = this.#now;
-    const deadline = now() + (this.#options.functionTimeoutSeconds ?? 900) * 1000;
+    const deadline = now() + LAMBDA_TIMEOUT_SECONDS * 1000;
     const day = new Date(now()).toISOString().slice(0, 10).replaceAll('-', '/');
     const unsupported = (): never => {
       throw new Error('context.done/fail/succeed are not supported: return a value or throw');
@@ -1456,17 +1551,70 @@ export class LocalStepFunctions {
   // History (from the interpreter's event log)
   // -------------------------------------------------------------------------------------------------------------
 
+  /** Like AWS, previousEventId links each event to the one before it in its own thread (the top level or one
+   *  Map iteration), so a failure can be followed back to the state it happened in. */
   #append(run: RunState, type: HistoryEventType, details: Partial<HistoryEvent> = {}): void {
     const history = run.execution.history;
     const id = history.length + 1;
-    history.push({ timestamp: new Date(this.#now()), type, id, previousEventId: id - 1, ...details });
+    const thread = run.thread;
+    const previousEventId = run.lastEventIds.get(type === 'MapIterationStarted' ? TOP_THREAD : thread) ?? 0;
+    history.push({ timestamp: new Date(this.#now()), type, id, previousEventId, ...details });
+    run.lastEventIds.set(thread, id);
+    if (type === 'MapIterationSucceeded' || type === 'MapIterationFailed')
+      run.lastEventIds.set(TOP_THREAD, id);
+  }
+
+  /** Records where the execution got to, for a re-drive: the top-level state entered last and its input, and
+   *  for a Map each iteration's current state and input, or its output once it succeeded. */
+  #trackProgress(run: RunState, event: EventLog): void {
+    const progress = run.execution.progress;
+    const iteration = (index: number): Iteration => {
+      const found = progress.iterations.get(index) ?? { succeeded: false };
+      progress.iterations.set(index, found);
+      return found;
+    };
+    if (event.type === 'StateEntered' && event.index === undefined) {
+      if (!this.#topLevelStates.has(event.state.name)) return;
+      // A re-drive entering the state it resumes keeps the iterations recorded so far; any other entry of a
+      // Map starts it over.
+      if (run.resumeAt !== event.state.name) progress.iterations = new Map();
+      run.resumeAt = undefined;
+      progress.open = { name: event.state.name, input: toJson(event.state.input) };
+      return;
+    }
+    if (event.type === 'StateExited' && event.index === undefined) {
+      if (event.state.name === progress.open?.name) run.skippedIterations.clear();
+      return;
+    }
+    const processorStates = progress.open && this.#mapStates.get(progress.open.name);
+    if (!processorStates) return;
+    if (event.type === 'StateEntered' && processorStates.has(event.state.name)) {
+      iteration(event.index as number).open = { name: event.state.name, input: toJson(event.state.input) };
+    } else if (event.type === 'StateExited' && event.index !== undefined) {
+      iteration(event.index).output = toJson(event.state.output);
+    } else if (event.type === 'MapIterationSucceeded' && event.parentState.name === progress.open?.name) {
+      iteration(event.index).succeeded = true;
+    }
   }
 
   #recordEvent(run: RunState, event: EventLog): void {
     const execution = run.execution;
+    this.#trackProgress(run, event);
+    if ('state' in event && isResumeState(event.state.name)) return;
+    if (
+      (event.type === 'MapIterationStarted' || event.type === 'MapIterationSucceeded') &&
+      event.parentState.name === execution.progress.open?.name &&
+      run.skippedIterations.has(event.index)
+    ) {
+      return;
+    }
+    run.thread = 'index' in event && event.index !== undefined ? String(event.index) : TOP_THREAD;
     switch (event.type) {
       case 'ExecutionStarted':
         if (run.redrive) {
+          // "Execution redrives are considered as state transitions" (Step Functions developer guide,
+          // "Redriving executions").
+          execution.transitions += 1;
           this.#append(run, 'ExecutionRedriven', {
             executionRedrivenEventDetails: { redriveCount: execution.redriveCount },
           });
@@ -1492,7 +1640,6 @@ export class LocalStepFunctions {
             inputDetails: { truncated: false },
           },
         });
-        if (type === 'Parallel') this.#append(run, 'ParallelStateStarted');
         if (this.#isTask(event.state.name)) this.#beginTaskAttempt(run, key, event.state.name);
         return;
       }
@@ -1512,8 +1659,8 @@ export class LocalStepFunctions {
           const invocation = run.openTasks.get(key);
           run.openTasks.delete(key);
           if (invocation) this.#taskFailedEvents(run, invocation, error, cause);
-        } else if (type === 'Map' || type === 'Parallel') {
-          this.#append(run, type === 'Map' ? 'MapStateFailed' : 'ParallelStateFailed');
+        } else if (type === 'Map') {
+          this.#append(run, 'MapStateFailed');
         }
         return;
       }
@@ -1527,8 +1674,8 @@ export class LocalStepFunctions {
           const invocation = run.openTasks.get(key);
           run.openTasks.delete(key);
           if (invocation && !failed) this.#taskSucceededEvents(run, invocation);
-        } else if ((type === 'Map' || type === 'Parallel') && !failed) {
-          this.#append(run, type === 'Map' ? 'MapStateSucceeded' : 'ParallelStateSucceeded');
+        } else if (type === 'Map' && !failed) {
+          this.#append(run, 'MapStateSucceeded');
         }
         this.#append(run, `${type}StateExited` as HistoryEventType, {
           stateExitedEventDetails: {
@@ -1576,7 +1723,7 @@ export class LocalStepFunctions {
         });
         return;
       default:
-        // Parallel branch events have no counterpart in the AWS history.
+        // Parallel branch events: a definition with a Parallel state is refused at start.
         return;
     }
   }
@@ -1611,7 +1758,7 @@ export class LocalStepFunctions {
       taskScheduledEventDetails: {
         resourceType: 'lambda',
         resource: invocation.resource,
-        region: this.#region,
+        region: REGION,
         parameters: stringify(invocation.parameters),
         timeoutInSeconds: invocation.timeoutSeconds,
         heartbeatInSeconds: invocation.heartbeatSeconds,

@@ -4,7 +4,7 @@ import {
   type ExecutionListItem,
   ExecutionNotRedrivable,
   type ExecutionStatus,
-  GetExecutionHistoryCommand,
+  paginateGetExecutionHistory,
   paginateListExecutions,
   RedriveExecutionCommand,
   type SFNClient,
@@ -63,8 +63,8 @@ export interface FailureExplanation {
   error: string;
   /** Why, in words: the ledger's account when it has one, else the execution's cause. */
   reason: string;
-  /** The state the execution was in when it stopped (from its history). */
-  lastState?: string;
+  /** The state that failed (or timed out, or ran when the execution stopped), from its history. */
+  failedState?: string;
   recoveryPointArn?: string;
   input?: string;
   redriveCount: number;
@@ -80,8 +80,8 @@ export async function explainFailure(
   const execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
   const input = parseInput(execution.input);
   const recoveryPointArn = findRecoveryPointArn(input);
-  const [lastState, records] = await Promise.all([
-    lastStateOf(deps.sfn, executionArn),
+  const [failedState, records] = await Promise.all([
+    failedStateOf(deps.sfn, executionArn),
     // The key recordRejection used: input naming no recovery point is recorded under a digest of the input.
     execution.input === undefined
       ? Promise.resolve([])
@@ -95,8 +95,8 @@ export async function explainFailure(
     name: execution.name ?? executionArn,
     status: execution.status ?? 'UNKNOWN',
     error,
-    reason: lastState ? `${lastState}: ${because}` : because,
-    ...(lastState ? { lastState } : {}),
+    reason: failedState ? `${failedState}: ${because}` : because,
+    ...(failedState ? { failedState } : {}),
     ...(recoveryPointArn ? { recoveryPointArn } : {}),
     ...(execution.input !== undefined ? { input: execution.input } : {}),
     redriveCount: execution.redriveCount ?? 0,
@@ -113,26 +113,27 @@ function parseInput(text: string | undefined): unknown {
   }
 }
 
-/** State kinds that fail an execution; a Succeed or Choice entered by a parallel Map iteration did not. */
-const FAILING_STATE_ENTERED = [
-  'TaskStateEntered',
-  'MapStateEntered',
-  'ParallelStateEntered',
-  'FailStateEntered',
-];
-
-/** The last state entered that can fail: the one that failed, timed out, or ran when the execution stopped. */
-async function lastStateOf(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
-  const { events = [] } = await sfn.send(
-    new GetExecutionHistoryCommand({
-      executionArn,
-      reverseOrder: true,
-      maxResults: 100,
-      includeExecutionData: false,
-    }),
+/**
+ * The state the failure happened in. The history's last event (ExecutionFailed, ExecutionTimedOut,
+ * ExecutionAborted) links through previousEventId along the events of the failing thread (e.g. MapStateFailed,
+ * MapIterationFailed, TaskFailed, TaskStarted, TaskScheduled) to the StateEntered of the state that failed. The
+ * last state entered is not it: other Map iterations keep entering states until the Map stops them.
+ */
+async function failedStateOf(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
+  const pages = paginateGetExecutionHistory(
+    { client: sfn, pageSize: 1000 },
+    { executionArn, reverseOrder: true, includeExecutionData: false },
   );
-  return events.find((event) => FAILING_STATE_ENTERED.includes(event.type ?? ''))?.stateEnteredEventDetails
-    ?.name;
+  let wanted: number | undefined;
+  for await (const page of pages) {
+    for (const event of page.events ?? []) {
+      wanted ??= event.id;
+      if (event.id !== wanted) continue;
+      if (event.type?.endsWith('StateEntered')) return event.stateEnteredEventDetails?.name;
+      wanted = event.previousEventId;
+    }
+  }
+  return undefined;
 }
 
 /** The plan item and, when planned, each destination's copy item. */

@@ -3,6 +3,8 @@
  * driven with the real SFNClient and fake in-process Lambda invokers. Fixture definitions only (not the product's).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +12,14 @@ import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   ExecutionNotRedrivable,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  InvalidArn,
+  InvalidExecutionInput,
   InvalidName,
+  InvalidOutput,
   InvalidToken,
   ListExecutionsCommand,
   RedriveExecutionCommand,
@@ -22,11 +28,12 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StateMachineDoesNotExist,
   StopExecutionCommand,
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
   functionNameFromArn,
   loadDefinition,
@@ -536,6 +543,37 @@ describe('LocalStepFunctions', () => {
       });
     });
 
+    it("a callback task whose function throws fails with the function's error; SendTaskSuccess needs JSON output", async () => {
+      const definition = callbackDefinition();
+      const { sfn, client } = await start(definition, async () => {
+        throw new CopyRejectedError('vault locked');
+      });
+      const described = await run(client, sfn, { copyJobId: 'job-1' });
+      expect(described.status).toBe('SUCCEEDED');
+      expect(JSON.parse(described.output ?? '').error).toMatchObject({ Error: 'CopyRejectedError' });
+      expect(JSON.parse(JSON.parse(described.output ?? '').error.Cause).errorMessage).toBe('vault locked');
+
+      const { client: other, tokens } = await startCallback();
+      const taskToken = await tokens.next();
+      await expect(
+        other.send(new SendTaskSuccessCommand({ taskToken, output: '{oops' })),
+      ).rejects.toBeInstanceOf(InvalidOutput);
+    });
+
+    it('a FunctionName that is not a Lambda function fails with Lambda.InvalidParameterValueException', async () => {
+      const definition = single({
+        Copy: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { 'FunctionName.$': '$.fn' },
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async () => null);
+      const described = await run(client, sfn, { fn: 'arn:aws:sqs:us-east-1:123456789012:queue' });
+      expect(described).toMatchObject({ status: 'FAILED', error: 'Lambda.InvalidParameterValueException' });
+    });
+
     it('TimeoutSeconds elapses → States.Timeout (scaled), and a late SendTaskSuccess gets TaskTimedOut', async () => {
       const started = Date.now();
       const { sfn, client, tokens, executionArn } = await startCallback({ TimeoutSeconds: 20 });
@@ -630,47 +668,304 @@ describe('LocalStepFunctions', () => {
     );
   });
 
-  it('RedriveExecution re-runs a FAILED execution under the same ARN; redriveCount and redriveDate are set', async () => {
-    let healthy = false;
-    const definition = single({
-      Copy: { Type: 'Task', Resource: ARN('copy'), End: true },
+  describe('RedriveExecution, as AWS does it', () => {
+    const redrive = async (client: SFNClient, sfn: LocalStepFunctions, executionArn: string | undefined) => {
+      const { redriveDate } = await client.send(new RedriveExecutionCommand({ executionArn }));
+      await sfn.waitForIdle();
+      return { redriveDate, described: await client.send(new DescribeExecutionCommand({ executionArn })) };
+    };
+    const typesAfterRedrive = (events: HistoryEvent[]) => {
+      const types = events.map((event) => event.type);
+      return types.slice(types.lastIndexOf('ExecutionRedriven'));
+    };
+
+    it('resumes at the failed state with the input it had: the states before it run once', async () => {
+      let healthy = false;
+      const calls: { functionName: string; payload: unknown }[] = [];
+      const definition = single({
+        Plan: { Type: 'Task', Resource: ARN('plan'), ResultPath: '$.plan', Next: 'Copy' },
+        Copy: {
+          Type: 'Task',
+          Resource: ARN('copy'),
+          Parameters: {
+            'plan.$': '$.plan',
+            'original.$': '$$.Execution.Input',
+            'redrive.$': '$$.Execution.RedriveCount',
+          },
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async (functionName, payload) => {
+        calls.push({ functionName, payload });
+        if (functionName === 'plan') return { vaults: calls.length };
+        if (!healthy) throw new ServiceUnavailableException('backup service down');
+        return { copied: payload };
+      });
+
+      const failed = await run(client, sfn, { rp: 'rp-9' }, 'redrive-me');
+      expect(failed).toMatchObject({ status: 'FAILED', redriveCount: 0, redriveStatus: 'REDRIVABLE' });
+      healthy = true;
+      const { redriveDate, described } = await redrive(client, sfn, failed.executionArn);
+
+      expect(described).toMatchObject({
+        status: 'SUCCEEDED',
+        redriveCount: 1,
+        redriveStatus: 'NOT_REDRIVABLE',
+      });
+      expect(described.redriveDate?.getTime()).toBe(redriveDate?.getTime());
+      expect(described.error).toBeUndefined();
+      expect(calls.map((call) => call.functionName)).toEqual(['plan', 'copy', 'copy']);
+      expect(JSON.parse(described.output ?? '')).toEqual({
+        copied: { plan: { vaults: 1 }, original: { rp: 'rp-9' }, redrive: 1 },
+      });
+      const events = await history(client, failed.executionArn);
+      expect(events.filter((event) => event.type === 'ExecutionFailed')).toHaveLength(1);
+      expect(typesAfterRedrive(events)).toEqual([
+        'ExecutionRedriven',
+        'TaskStateEntered',
+        'LambdaFunctionScheduled',
+        'LambdaFunctionStarted',
+        'LambdaFunctionSucceeded',
+        'TaskStateExited',
+        'ExecutionSucceeded',
+      ]);
+      expect(events.find((event) => event.type === 'ExecutionRedriven')).toMatchObject({
+        executionRedrivenEventDetails: { redriveCount: 1 },
+      });
+      // Plan + Copy, then the re-drive (a transition) + Copy
+      expect(sfn.execution('redrive-me')).toMatchObject({ transitions: 4, redriveCount: 1 });
+      await expect(
+        client.send(new RedriveExecutionCommand({ executionArn: failed.executionArn })),
+      ).rejects.toBeInstanceOf(ExecutionNotRedrivable);
     });
-    const { sfn, client } = await start(definition, async (_name, payload) => {
-      if (!healthy) throw new ServiceUnavailableException('backup service down');
-      return { copied: (payload as { rp: string }).rp };
+
+    it("runs again only the unsuccessful Map iterations, each from the state it was in, keeping the others' output", async () => {
+      const failCopies = new Map([['b', 2]]);
+      const calls: string[] = [];
+      const definition = single({
+        CopyAll: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          MaxConcurrency: 1,
+          ItemSelector: { 'item.$': '$$.Map.Item.Value', 'index.$': '$$.Map.Item.Index' },
+          ItemProcessor: {
+            StartAt: 'Stage',
+            States: {
+              Stage: { Type: 'Task', Resource: ARN('stage'), ResultPath: '$.staged', Next: 'Copy' },
+              Copy: { Type: 'Task', Resource: ARN('copy'), End: true },
+            },
+          },
+          ResultPath: '$.results',
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async (functionName, payload) => {
+        const { item, index } = payload as { item: string; index: number };
+        calls.push(`${functionName}:${item}`);
+        if (functionName === 'stage') return `staged-${item}`;
+        const failures = failCopies.get(item) ?? 0;
+        failCopies.set(item, failures - 1);
+        if (failures > 0) throw new CopyRejectedError(`copy ${item} failed`);
+        return { item, index, staged: (payload as { staged: string }).staged };
+      });
+
+      const failed = await run(client, sfn, { items: ['a', 'b', 'c'] });
+      expect(failed).toMatchObject({ status: 'FAILED', error: 'CopyRejectedError' });
+      const second = await redrive(client, sfn, failed.executionArn);
+      expect(second.described).toMatchObject({
+        status: 'FAILED',
+        error: 'CopyRejectedError',
+        redriveCount: 1,
+      });
+      const third = await redrive(client, sfn, failed.executionArn);
+
+      expect(third.described).toMatchObject({ status: 'SUCCEEDED', redriveCount: 2 });
+      // a succeeded at once and never runs again; b failed at Copy and resumes there each time.
+      const count = (call: string) => calls.filter((made) => made === call).length;
+      expect(['stage:a', 'copy:a', 'stage:b', 'copy:b'].map(count)).toEqual([1, 1, 1, 3]);
+      expect(JSON.parse(third.described.output ?? '')).toEqual({
+        items: ['a', 'b', 'c'],
+        results: [
+          { item: 'a', index: 0, staged: 'staged-a' },
+          { item: 'b', index: 1, staged: 'staged-b' },
+          { item: 'c', index: 2, staged: 'staged-c' },
+        ],
+      });
+      const events = await history(client, failed.executionArn);
+      const afterRedrive = events.slice(events.findLastIndex((event) => event.type === 'ExecutionRedriven'));
+      expect(
+        afterRedrive
+          .filter((event) => event.type === 'MapIterationStarted')
+          .map((event) => event.mapIterationStartedEventDetails?.index),
+      ).toEqual([1, 2]);
+      expect(JSON.stringify(events)).not.toContain('LocalStepFunctions.Resume');
     });
 
-    const failed = await run(client, sfn, { rp: 'rp-9' }, 'redrive-me');
-    expect(failed.status).toBe('FAILED');
-    expect(failed.redriveCount).toBe(0);
+    it('after StopExecution, runs again only the Map iterations that were stopped', async () => {
+      let stopped = true;
+      const calls: string[] = [];
+      const entered = mailbox<true>();
+      const definition = single({
+        CopyAll: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          ItemProcessor: {
+            StartAt: 'Copy',
+            States: { Copy: { Type: 'Task', Resource: ARN('copy'), End: true } },
+          },
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async (_name, item) => {
+        calls.push(item as string);
+        if (item === 'slow' && stopped) {
+          entered.push(true);
+          return new Promise(() => {});
+        }
+        return `copied-${item}`;
+      });
+      const { executionArn } = await client.send(
+        new StartExecutionCommand({
+          stateMachineArn: sfn.stateMachineArn,
+          input: JSON.stringify({ items: ['quick', 'slow'] }),
+        }),
+      );
+      await entered.next();
+      await vi.waitFor(() =>
+        expect(sfn.execution(executionArn ?? '')?.history.map((event) => event.type)).toContain(
+          'MapIterationSucceeded',
+        ),
+      );
+      await client.send(new StopExecutionCommand({ executionArn }));
+      await sfn.waitForIdle();
+      stopped = false;
 
-    healthy = true;
-    const { redriveDate } = await client.send(
-      new RedriveExecutionCommand({ executionArn: failed.executionArn }),
-    );
-    expect(redriveDate).toBeInstanceOf(Date);
-    await sfn.waitForIdle();
+      const { described } = await redrive(client, sfn, executionArn);
 
-    const redriven = await client.send(new DescribeExecutionCommand({ executionArn: failed.executionArn }));
-    expect(redriven).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1, redriveStatus: 'NOT_REDRIVABLE' });
-    expect(redriven.redriveDate?.getTime()).toBe(redriveDate?.getTime());
-    expect(redriven.error).toBeUndefined();
-    expect(JSON.parse(redriven.output ?? '')).toEqual({ copied: 'rp-9' });
-    const types = (await history(client, failed.executionArn)).map((event) => event.type);
-    expect(types.filter((type) => type === 'ExecutionFailed')).toHaveLength(1);
-    expect(types.slice(types.indexOf('ExecutionRedriven'))).toEqual([
-      'ExecutionRedriven',
-      'TaskStateEntered',
-      'LambdaFunctionScheduled',
-      'LambdaFunctionStarted',
-      'LambdaFunctionSucceeded',
-      'TaskStateExited',
-      'ExecutionSucceeded',
-    ]);
-    expect(sfn.execution('redrive-me')).toMatchObject({ transitions: 2, redriveCount: 1 });
-    await expect(
-      client.send(new RedriveExecutionCommand({ executionArn: failed.executionArn })),
-    ).rejects.toBeInstanceOf(ExecutionNotRedrivable);
+      expect(described).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
+      expect(JSON.parse(described.output ?? '')).toEqual(['copied-quick', 'copied-slow']);
+      expect(calls).toEqual(['quick', 'slow', 'slow']);
+    });
+
+    it('links each history event to the one before it in its thread, so a failure leads back to its state', async () => {
+      const definition = single({
+        CopyAll: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          ItemProcessor: {
+            StartAt: 'Copy',
+            States: {
+              Copy: { Type: 'Task', Resource: ARN('copy'), Next: 'Await' },
+              Await: { Type: 'Task', Resource: ARN('await'), End: true },
+            },
+          },
+          End: true,
+        },
+      });
+      const awaiting = mailbox<true>();
+      const { sfn, client } = await start(definition, async (functionName, payload) => {
+        if (functionName === 'await') {
+          awaiting.push(true);
+          return new Promise(() => {});
+        }
+        if (payload === 'bad') {
+          await awaiting.next(); // the other iteration entered Await after this one entered Copy
+          throw new CopyRejectedError('bad copy');
+        }
+        return payload;
+      });
+
+      const failed = await run(client, sfn, { items: ['bad', 'good'] });
+
+      const events = await history(client, failed.executionArn);
+      const byId = new Map(events.map((event) => [event.id, event]));
+      const chain: string[] = [];
+      for (let event = events.at(-1); event; event = byId.get(event.previousEventId ?? 0)) {
+        chain.push(
+          `${event.type}${event.stateEnteredEventDetails ? ` ${event.stateEnteredEventDetails.name}` : ''}`,
+        );
+      }
+      expect(chain).toEqual([
+        'ExecutionFailed',
+        'MapStateFailed',
+        'MapIterationFailed',
+        'LambdaFunctionFailed',
+        'LambdaFunctionStarted',
+        'LambdaFunctionScheduled',
+        'TaskStateEntered Copy',
+        'MapIterationStarted',
+        'MapStateEntered CopyAll',
+        'ExecutionStarted',
+      ]);
+      expect(events.filter((event) => event.stateEnteredEventDetails?.name === 'Await')).toHaveLength(1);
+    });
+
+    it('resets retry counters: a Retry whose attempts were used up retries in full again', async () => {
+      let calls = 0;
+      const definition = single({
+        Copy: {
+          Type: 'Task',
+          Resource: ARN('copy'),
+          Retry: [{ ErrorEquals: ['ServiceUnavailableException'], MaxAttempts: 2, IntervalSeconds: 1 }],
+          End: true,
+        },
+      });
+      const { sfn, client } = await start(definition, async () => {
+        calls += 1;
+        if (calls <= 5) throw new ServiceUnavailableException(`attempt ${calls}`);
+        return { attempt: calls };
+      });
+
+      const failed = await run(client, sfn, {});
+      expect(failed.status).toBe('FAILED');
+      expect(calls).toBe(3);
+      const { described } = await redrive(client, sfn, failed.executionArn);
+
+      // 1 attempt + 2 retries again: the 3rd attempt of the re-drive succeeds.
+      expect(described.status).toBe('SUCCEEDED');
+      expect(JSON.parse(described.output ?? '')).toEqual({ attempt: 6 });
+    });
+
+    it('resets the execution timeout: a TIMED_OUT execution re-driven gets its whole TimeoutSeconds again', async () => {
+      let slow = true;
+      const definition = resolveDefinition({
+        TimeoutSeconds: 200,
+        StartAt: 'Copy',
+        States: { Copy: { Type: 'Task', Resource: ARN('copy'), End: true } },
+      });
+      const { sfn, client } = await start(definition, async () => {
+        if (slow) return new Promise(() => {});
+        return await new Promise((resolve) => setTimeout(() => resolve({ copied: true }), 20));
+      });
+      const timedOut = await run(client, sfn, {});
+      expect(timedOut.status).toBe('TIMED_OUT');
+      slow = false;
+      const { described } = await redrive(client, sfn, timedOut.executionArn);
+      expect(described).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
+    });
+
+    it('a re-drive of a Fail state fails again, without re-entering the states before it', async () => {
+      const definition = single({
+        Check: {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Fine' }],
+          Default: 'Reject',
+        },
+        Fine: { Type: 'Succeed' },
+        Reject: { Type: 'Fail', Error: 'InputRejected', Cause: 'ok must be true' },
+      });
+      const { sfn, client } = await start(definition, async () => null);
+      const failed = await run(client, sfn, { ok: false });
+
+      const { described } = await redrive(client, sfn, failed.executionArn);
+
+      expect(described).toMatchObject({ status: 'FAILED', error: 'InputRejected', redriveCount: 1 });
+      expect(typesAfterRedrive(await history(client, failed.executionArn))).toEqual([
+        'ExecutionRedriven',
+        'FailStateEntered',
+        'ExecutionFailed',
+      ]);
+    });
   });
 
   it('ListExecutions filters by status and redriveFilter, newest first, with maxResults/nextToken paging', async () => {
@@ -761,6 +1056,16 @@ describe('LocalStepFunctions', () => {
       new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1 }),
     );
     expect(reversed.events?.map((event) => [event.id, event.type])).toEqual([[6, 'ExecutionSucceeded']]);
+    const withoutData = await client.send(
+      new GetExecutionHistoryCommand({ executionArn, includeExecutionData: false }),
+    );
+    expect(withoutData.events?.[1]?.stateEnteredEventDetails).toEqual({
+      name: 'A',
+      inputDetails: { truncated: false },
+    });
+    expect(withoutData.events?.at(-1)?.executionSucceededEventDetails).toEqual({
+      outputDetails: { truncated: false },
+    });
   });
 
   it('scales Wait states (Seconds and SecondsPath) with timeScale', async () => {
@@ -780,6 +1085,170 @@ describe('LocalStepFunctions', () => {
     const types = (await history(client, described.executionArn)).map((event) => event.type);
     expect(types.filter((type) => type === 'WaitStateEntered')).toHaveLength(2);
     expect(types).not.toContain('TaskStateEntered');
+  });
+
+  it('counts Timestamp and TimestampPath waits from the clock it is given (scaled)', async () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const definition = single({
+      Fixed: { Type: 'Wait', Timestamp: '2026-01-01T00:00:30Z', Next: 'FromInput' },
+      FromInput: { Type: 'Wait', TimestampPath: '$.until', End: true },
+    });
+    const { sfn, client } = await start(definition, async () => null, { now: () => now });
+    const started = Date.now();
+    const described = await run(client, sfn, { until: '2026-01-01T00:00:50Z' });
+    const elapsed = Date.now() - started;
+    expect(described.status).toBe('SUCCEEDED');
+    expect(elapsed).toBeGreaterThanOrEqual(75);
+    expect(elapsed).toBeLessThan(2000);
+    expect(described.startDate?.getTime()).toBe(now);
+    const types = (await history(client, described.executionArn)).map((event) => event.type);
+    expect(types.filter((type) => type === 'WaitStateEntered')).toHaveLength(2);
+  });
+
+  it('fails a task that is not a callback but passes $$.Task.Token with States.Runtime, uncatchable', async () => {
+    const definition = single({
+      Copy: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: { FunctionName: 'copy', Payload: { 'token.$': '$$.Task.Token' } },
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }],
+        End: true,
+      },
+      Caught: { Type: 'Succeed' },
+    });
+    let calls = 0;
+    const { sfn, client } = await start(definition, async () => {
+      calls += 1;
+      return null;
+    });
+    const described = await run(client, sfn, {});
+    expect(described).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(described.cause).toContain('$$.Task.Token is only available to .waitForTaskToken integrations');
+    expect(calls).toBe(0);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a Parallel state', { Type: 'Parallel', Branches: [], End: true }, /Parallel states are not supported/],
+    [
+      'TimeoutSecondsPath',
+      { Type: 'Task', Resource: ARN('copy'), TimeoutSecondsPath: '$.t', End: true },
+      /TimeoutSecondsPath is not supported/,
+    ],
+    [
+      'HeartbeatSecondsPath',
+      { Type: 'Task', Resource: ARN('copy'), HeartbeatSecondsPath: '$.t', End: true },
+      /HeartbeatSecondsPath is not supported/,
+    ],
+    [
+      'another Task resource',
+      { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', End: true },
+      /resource arn:aws:states:::sqs:sendMessage is not supported/,
+    ],
+    ['an invalid definition', { Type: 'Pass' }, /State machine definition is invalid/],
+  ])('refuses to start with %s', async (_label, state, message) => {
+    await expect(
+      LocalStepFunctions.start({ definition: single({ Only: state }), invoke: async () => null }),
+    ).rejects.toThrow(message);
+  });
+
+  it('refuses a state name used twice (ASL requires names unique in the whole definition)', async () => {
+    const definition = single({
+      Copy: {
+        Type: 'Map',
+        ItemProcessor: { StartAt: 'Copy', States: { Copy: { Type: 'Pass', End: true } } },
+        End: true,
+      },
+    });
+    await expect(LocalStepFunctions.start({ definition, invoke: async () => null })).rejects.toThrow(
+      /State machine definition is invalid/,
+    );
+  });
+
+  it('listens on the port it is given, on 127.0.0.1', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { sfn, client } = await start(single({ Done: { Type: 'Succeed' } }), async () => null, { port });
+    expect(sfn.endpoint).toBe(`http://127.0.0.1:${port}`);
+    expect((await run(client, sfn, {})).status).toBe('SUCCEEDED');
+  });
+
+  it('answers bad requests with the errors AWS answers them with', async () => {
+    const { sfn, client } = await start(single({ Done: { Type: 'Succeed' } }), async () => null);
+    const raw = (target: string, body: string) =>
+      fetch(sfn.endpoint, {
+        method: 'POST',
+        headers: { 'x-amz-target': target, 'content-type': 'application/x-amz-json-1.0' },
+        body,
+      }).then(async (response) => [response.status, ((await response.json()) as { __type: string }).__type]);
+    const other = sfn.stateMachineArn.replace(/copy-recovery-point$/, 'other');
+
+    expect(await raw('AWSStepFunctions.CreateStateMachine', '{}')).toEqual([
+      400,
+      'UnknownOperationException',
+    ]);
+    expect(await raw('AWSStepFunctions.DescribeExecution', '{not json')).toEqual([
+      400,
+      'SerializationException',
+    ]);
+    expect(
+      await raw(
+        'AWSStepFunctions.ListExecutions',
+        JSON.stringify({ stateMachineArn: sfn.stateMachineArn, statusFilter: 'DONE' }),
+      ),
+    ).toEqual([400, 'ValidationException']);
+    await expect(client.send(new StartExecutionCommand({ stateMachineArn: other }))).rejects.toBeInstanceOf(
+      StateMachineDoesNotExist,
+    );
+    await expect(
+      client.send(new DescribeExecutionCommand({ executionArn: 'not-an-arn' })),
+    ).rejects.toBeInstanceOf(InvalidArn);
+    await expect(
+      client.send(
+        new DescribeExecutionCommand({
+          executionArn: `${sfn.stateMachineArn.replace('stateMachine', 'execution')}:nope`,
+        }),
+      ),
+    ).rejects.toBeInstanceOf(ExecutionDoesNotExist);
+  });
+
+  it('a thrown value that is not an Error, and a Fail state without Error or Cause, fail as on AWS', async () => {
+    const definition = single({
+      Copy: {
+        Type: 'Task',
+        Resource: ARN('copy'),
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: 'Stop' }],
+        End: true,
+      },
+      Stop: { Type: 'Fail' },
+    });
+    const { sfn, client } = await start(definition, async () => {
+      throw 'plain string';
+    });
+    const described = await run(client, sfn, {});
+    expect(described.status).toBe('FAILED');
+    expect(described.error).toBeUndefined();
+    expect(described.cause).toBeUndefined();
+    const events = await history(client, described.executionArn);
+    expect(
+      events.find((event) => event.type === 'LambdaFunctionFailed')?.lambdaFunctionFailedEventDetails,
+    ).toEqual({
+      error: 'string',
+      cause: JSON.stringify({ errorType: 'string', errorMessage: 'plain string', trace: [] }),
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: {} });
+  });
+
+  it('refuses execution input AWS refuses: not JSON, over 256 KiB', async () => {
+    const { sfn, client } = await start(single({ Done: { Type: 'Succeed' } }), async () => null);
+    const startWith = (input: string) =>
+      client.send(new StartExecutionCommand({ stateMachineArn: sfn.stateMachineArn, input }));
+    await expect(startWith('{not json')).rejects.toBeInstanceOf(InvalidExecutionInput);
+    await expect(startWith(JSON.stringify({ pad: 'x'.repeat(256 * 1024) }))).rejects.toBeInstanceOf(
+      InvalidExecutionInput,
+    );
+    expect(sfn.executions()).toEqual([]);
   });
 
   it('the top-level TimeoutSeconds (scaled) times the execution out', async () => {

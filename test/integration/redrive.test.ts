@@ -14,10 +14,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
-import { findRedrivable, type RedriveOptions, redriveAll } from '../../lib/operations/redrive.js';
+import {
+  explainFailure,
+  findRedrivable,
+  type RedriveOptions,
+  redriveAll,
+} from '../../lib/operations/redrive.js';
 import { DUMMY_CREDENTIALS, localCommandEnvironment } from '../../local/dynamodb-local.js';
 import { backupJobCompleted, DR_ISOLATED, DR_WEST, manualInput, policyFor } from '../../local/factories.js';
 import { LocalService } from '../../local/local-service.js';
+import { resolveDefinition } from '../../local/state-machine-definition.js';
+import { LocalStepFunctions } from '../../local/step-functions.js';
 
 let stack: LocalService | undefined;
 
@@ -122,6 +129,69 @@ describe('redrive', () => {
       status: 'COMPLETED',
       attempt: 1,
     });
+  });
+
+  it('names the state that failed, not the state another Map iteration entered after it', async () => {
+    const s = await startStack();
+    const task = (name: string, next?: string) => ({
+      Type: 'Task',
+      Resource: `arn:aws:lambda:us-east-1:123456789012:function:${name}`,
+      ...(next ? { Next: next } : { End: true }),
+    });
+    let waiting: () => void = () => {};
+    const otherWaits = new Promise<void>((resolve) => {
+      waiting = resolve;
+    });
+    const local = await LocalStepFunctions.start({
+      definition: resolveDefinition({
+        StartAt: 'CopyToDestinations',
+        States: {
+          CopyToDestinations: {
+            Type: 'Map',
+            ItemsPath: '$.destinations',
+            ItemProcessor: {
+              StartAt: 'CopyToDestination',
+              States: {
+                CopyToDestination: task('copyToDestination', 'WaitForCopySlot'),
+                WaitForCopySlot: task('waitForCopySlot'),
+              },
+            },
+            End: true,
+          },
+        },
+      }),
+      invoke: async (name, destination) => {
+        if (name === 'waitForCopySlot') {
+          waiting();
+          return new Promise(() => {});
+        }
+        if (destination !== DR_WEST) return {};
+        await otherWaits;
+        throw Object.assign(new Error('copy to dr-west failed'), { name: 'CopyJobFailedError' });
+      },
+    });
+    try {
+      const sfn = new SFNClient({
+        region: 'us-east-1',
+        credentials: DUMMY_CREDENTIALS,
+        endpoint: local.endpoint,
+      });
+      const { executionArn = '' } = await sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: local.stateMachineArn,
+          input: JSON.stringify({ destinations: [DR_WEST, DR_ISOLATED] }),
+        }),
+      );
+      await local.waitForIdle();
+
+      const explained = await explainFailure({ sfn, ledger: s.ledger }, executionArn);
+
+      expect(explained).toMatchObject({ status: 'FAILED', error: 'CopyJobFailedError' });
+      expect(explained.reason).toMatch(/^CopyToDestination: CopyJobFailedError: copy to dr-west failed/);
+      expect(explained.failedState).toBe('CopyToDestination');
+    } finally {
+      await local.close();
+    }
   });
 
   it('explains and changes nothing on a dry run', async () => {
