@@ -42,6 +42,13 @@ export interface DynamoDbLocal {
 export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLocal> {
   const port = await freePort();
   const child: ChildProcess = spawn({ port, stdio: 'ignore' });
+  // Java must not outlive this process, however it ends: an error during start-up, process.exit on a signal.
+  const killOnExit = () => child.kill();
+  process.once('exit', killOnExit);
+  const stopNow = () => {
+    process.off('exit', killOnExit);
+    child.kill();
+  };
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -55,9 +62,14 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
       await client.send(new ListTablesCommand({}));
       break;
     } catch (error) {
-      if (child.exitCode !== null)
+      if (child.exitCode !== null) {
+        process.off('exit', killOnExit);
         throw new Error(`DynamoDB Local exited with ${child.exitCode} (is Java installed?)`);
-      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${error}`);
+      }
+      if (Date.now() > deadline) {
+        stopNow();
+        throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${error}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -65,9 +77,12 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
   return {
     endpoint,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null) {
+        process.off('exit', killOnExit);
+        return;
+      }
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill();
+      stopNow();
       await exited;
     },
   };
