@@ -61,7 +61,9 @@ export function parseCommandLine<const O extends Options>(
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     if (!code.startsWith('ERR_PARSE_ARGS')) throw error;
-    throw new UsageError(`${(error as Error).message.split('\n')[0]} (see --help)`);
+    // Node appends advice on positionals starting with '-' to an unknown option; the option is what matters.
+    const message = (error as Error).message.split('\n')[0]?.replace(/\. To specify a positional.*$/, '');
+    throw new UsageError(`${message} (see --help)`);
   }
   if ((parsed.values as { help?: boolean }).help) {
     console.log(usage);
