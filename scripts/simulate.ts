@@ -179,13 +179,14 @@ async function main(): Promise<number> {
       }),
     );
     const progress = createProgress(process.stderr, 'executions ended', delivered.length);
-    const ticker = setInterval(() => {
+    const showProgress = () =>
       progress.update(stack.stepFunctions.executions().filter((e) => e.status !== 'RUNNING').length);
-    }, 500);
+    const ticker = setInterval(showProgress, 500);
     try {
       await stack.settle();
     } finally {
       clearInterval(ticker);
+      showProgress();
       progress.end();
     }
     const local = await stack.report();

@@ -163,7 +163,17 @@ export function formatReport(report: SimulationDocument, trace: Trace): string {
       ]).split('\n'),
     );
   }
-  lines.push('', `Result: ${report.status}`);
+  const byStatus = new Map<string, number>();
+  for (const { status } of report.executions) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  const executions = [...byStatus].map(([status, count]) => `${count} ${status}`).join(', ');
+  const summary = [
+    `${report.executions.length} execution${report.executions.length === 1 ? '' : 's'}${executions ? ` (${executions})` : ''}`,
+    `${report.copyJobs.length} copy jobs`,
+    ...(report.unmatched.length > 0
+      ? [`${report.unmatched.length} input${report.unmatched.length === 1 ? '' : 's'} started nothing`]
+      : []),
+  ];
+  lines.push('', `Result: ${report.status}: ${summary.join(', ')}`);
   // Every line may carry an ARN, vault name or message from an event or the ledger.
   return lines.map(escapeControl).join('\n');
 }
