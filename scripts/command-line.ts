@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { parseTime } from '../lib/operations/table.js';
+import { escapeControl, parseTime } from '../lib/operations/table.js';
 
 export {
   type Column,
@@ -247,9 +247,14 @@ export function run(main: () => Promise<number>): void {
     .then(
       (code) => code,
       (error: unknown) => {
+        // Messages may quote a file name, a value or an AWS answer: escaped like every untrusted string.
         if (debug) console.error(error);
-        else if (error instanceof UsageError) console.error([error.message, ...error.details].join('\n'));
-        else console.error(`error: ${(error as Error)?.message ?? String(error)} (--debug shows the stack)`);
+        else if (error instanceof UsageError)
+          console.error([error.message, ...error.details].map(escapeControl).join('\n'));
+        else
+          console.error(
+            escapeControl(`error: ${(error as Error)?.message ?? String(error)} (--debug shows the stack)`),
+          );
         return error instanceof UsageError ? EXIT.usage : EXIT.failure;
       },
     )
