@@ -231,16 +231,19 @@ async function runCleanups(): Promise<void> {
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
- * Runs a command's `main`, whose result is its exit code: a UsageError prints one line (its
- * details on the next lines) and exits 2, any other error prints its message and exits 1; a stack trace only
- * with --debug. Cleanups run on every way out, including SIGINT and SIGTERM.
+ * Runs a command's `main`, whose result is its exit code: a UsageError prints one line (its details on the
+ * next lines) and exits 2, any other error prints its message and exits 1; a stack trace only with --debug.
+ * Cleanups run on every way out; SIGINT and SIGTERM exit 130 and 143 after them.
  */
 export function run(main: () => Promise<number>): void {
   const debug = process.argv.includes('--debug');
   for (const [signal, code] of Object.entries(SIGNAL_EXIT)) {
     process.once(signal, () => {
       console.error(`\n${signal}: stopping`);
-      void runCleanups().finally(() => process.exit(code));
+      // A cleanup that hangs must not keep the process alive; DynamoDB Local also dies with the process.
+      process.exitCode = code;
+      const deadline = new Promise((resolve) => setTimeout(resolve, 5_000));
+      void Promise.race([runCleanups(), deadline]).finally(() => process.exit(code));
     });
   }
   main()
