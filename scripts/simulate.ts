@@ -151,6 +151,7 @@ async function main(): Promise<number> {
 
   if (delivered.length > 0) {
     const { LocalService } = await import('../local/local-service.js');
+    const { DynamoDbLocalError } = await import('../local/dynamodb-local.js');
     const stack = await LocalService.start({
       policy,
       timeScale,
@@ -160,6 +161,9 @@ async function main(): Promise<number> {
         dropCopyJobEvents: values['drop-copy-events'],
         ...(concurrencyLimit !== undefined ? { concurrencyLimit } : {}),
       },
+    }).catch((error: unknown) => {
+      // No Java is this machine's environment, not the run's outcome.
+      throw error instanceof DynamoDbLocalError ? new UsageError(error.message, [], { cause: error }) : error;
     });
     onExit(() => stack.close());
     for (const fault of faults) stack.emulator.injectFault(fault);

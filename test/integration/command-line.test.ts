@@ -81,6 +81,16 @@ describe('simulate', () => {
     expect(usageLine(result)).toContain(`--event ${path}: ${message}`);
   });
 
+  it('exits 2 with one line when there is no Java to run DynamoDB Local', async () => {
+    const result = await runCommand(
+      'simulate.ts',
+      ['--event', BACKUP_JOB],
+      localCommandEnvironment({ PATH: dir }),
+    );
+    expect(result.code).toBe(2);
+    expect(usageLine(result)).toBe('DynamoDB Local needs Java 17+ on PATH: cannot run java (ENOENT)');
+  });
+
   it('refuses an invalid --policy with exit 2, one line per problem', async () => {
     const policy = file('two-problems.yml', 'version: 2\nrules: []\n');
     const result = await runCommand('simulate.ts', ['--event', BACKUP_JOB, '--policy', policy]);
