@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { violationsFromZod } from './domain/violations.js';
 import { InvalidInputError } from './errors.js';
 import { logger } from './logger.js';
-import { metrics } from './metrics.js';
+import { publishMetrics } from './metrics.js';
 
 /** Validates the event against the task's contract; a mismatch is a typed InvalidInputError naming the fields. */
 const parseInput = <S extends z.ZodType>(schema: S): MiddlewareObj<unknown> => ({
@@ -22,12 +22,7 @@ const parseInput = <S extends z.ZodType>(schema: S): MiddlewareObj<unknown> => (
 });
 
 /** Publishes what the invocation recorded; unlike logMetrics, stays quiet when it recorded nothing. */
-const flushMetrics = (): MiddlewareObj<unknown> => {
-  const flush = () => {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  };
-  return { after: flush, onError: flush };
-};
+const flushMetrics = (): MiddlewareObj<unknown> => ({ after: publishMetrics, onError: publishMetrics });
 
 const CORRELATION_KEYS = ['recoveryPointArn', 'destinationVaultArn', 'executionArn', 'copyJobId'] as const;
 

@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
 
 /** CloudWatch metrics in embedded metric format, flushed after each invocation by lambdaHandler. */
 export const metrics = new Metrics({
@@ -23,3 +24,24 @@ export const count = (name: (typeof Metric)[keyof typeof Metric], value = 1) =>
 
 export const seconds = (name: (typeof Metric)[keyof typeof Metric], value: number) =>
   metrics.addMetric(name, MetricUnit.Seconds, Math.max(0, value));
+
+let collector: ((emf: EmfOutput) => void) | undefined;
+
+/**
+ * Local runs (simulate, npm run local) take each invocation's metrics here instead of as EMF lines on stdout,
+ * which carries the command's own output (`--json`: one document).
+ */
+export function collectMetrics(collect: (emf: EmfOutput) => void): void {
+  collector = collect;
+}
+
+/** Publishes what the invocation recorded: EMF on stdout in Lambda, or to the local collector. */
+export function publishMetrics(): void {
+  if (!metrics.hasStoredMetrics()) return;
+  if (!collector) {
+    metrics.publishStoredMetrics();
+    return;
+  }
+  collector(metrics.serializeMetrics());
+  metrics.clearMetrics();
+}

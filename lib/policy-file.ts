@@ -6,18 +6,27 @@ import { InvalidPolicyError } from './errors.js';
 /** Lambda limits all environment variables of a function to 4 KB together; leave room for the others. */
 export const MAX_POLICY_JSON_BYTES = 3072;
 
-/** Reads a YAML or JSON policy file and validates it; problems come back as InvalidPolicyError violations. */
-export async function readPolicyFile(path: string): Promise<CopyPolicy> {
-  let document: unknown;
+/** The YAML (or JSON) document in `text`, read from `path`; a syntax error is an InvalidPolicyError. */
+export function parsePolicyText(text: string, path: string): unknown {
   try {
-    document = parse(await readFile(path, 'utf8'));
+    return parse(text);
   } catch (error) {
     throw new InvalidPolicyError(
-      [{ field: '(file)', value: path, rule: `must be readable YAML: ${(error as Error).message}` }],
+      [
+        {
+          field: '(file)',
+          value: path,
+          rule: `must be readable YAML: ${(error as Error).message.split('\n')[0]}`,
+        },
+      ],
       undefined,
       { cause: error },
     );
   }
+}
+
+/** Validates a parsed policy document, and that it fits in COPY_POLICY; problems are InvalidPolicyError violations. */
+export function validatePolicyDocument(document: unknown): CopyPolicy {
   const policy = parseCopyPolicy(document);
   const size = Buffer.byteLength(JSON.stringify(policy));
   if (size > MAX_POLICY_JSON_BYTES) {
@@ -30,4 +39,17 @@ export async function readPolicyFile(path: string): Promise<CopyPolicy> {
     ]);
   }
   return policy;
+}
+
+/** Reads a YAML or JSON policy file and validates it; problems come back as InvalidPolicyError violations. */
+export async function readPolicyFile(path: string): Promise<CopyPolicy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidPolicyError([
+      { field: '(file)', value: path, rule: `must be readable: ${(error as NodeJS.ErrnoException).code}` },
+    ]);
+  }
+  return validatePolicyDocument(parsePolicyText(text, path));
 }

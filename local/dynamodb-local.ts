@@ -33,6 +33,11 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** DynamoDB Local did not start: no Java on PATH, or the jar exited or never answered. */
+export class DynamoDbLocalError extends Error {
+  override readonly name = 'DynamoDbLocalError';
+}
+
 export interface DynamoDbLocal {
   endpoint: string;
   stop(): Promise<void>;
@@ -42,6 +47,17 @@ export interface DynamoDbLocal {
 export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLocal> {
   const port = await freePort();
   const child: ChildProcess = spawn({ port, stdio: 'ignore' });
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  // Java must not outlive this process, however it ends: an error during start-up, process.exit on a signal.
+  const killOnExit = () => child.kill();
+  process.once('exit', killOnExit);
+  const stopNow = () => {
+    process.off('exit', killOnExit);
+    child.kill();
+  };
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
     endpoint,
@@ -55,9 +71,19 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
       await client.send(new ListTablesCommand({}));
       break;
     } catch (error) {
-      if (child.exitCode !== null)
-        throw new Error(`DynamoDB Local exited with ${child.exitCode} (is Java installed?)`);
-      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${error}`);
+      if (spawnError || child.exitCode !== null) {
+        process.off('exit', killOnExit);
+        throw new DynamoDbLocalError(
+          spawnError
+            ? `DynamoDB Local needs Java 17+ on PATH: cannot run java (${spawnError.code})`
+            : `DynamoDB Local exited with ${child.exitCode} (is Java 17+ on PATH?)`,
+          { cause: spawnError ?? error },
+        );
+      }
+      if (Date.now() > deadline) {
+        stopNow();
+        throw new DynamoDbLocalError(`DynamoDB Local did not answer on ${endpoint}`, { cause: error });
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -65,9 +91,12 @@ export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLo
   return {
     endpoint,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null) {
+        process.off('exit', killOnExit);
+        return;
+      }
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill();
+      stopNow();
       await exited;
     },
   };

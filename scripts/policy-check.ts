@@ -1,42 +1,93 @@
-import { parseArgs } from 'node:util';
-import { RejectionError } from '../lib/errors.js';
-import { readPolicyFile } from '../lib/policy-file.js';
+import { readFile } from 'node:fs/promises';
+import type { CopyPolicy } from '../lib/domain/policy.js';
+import { documentHints, type PolicyWarning, policyWarnings } from '../lib/domain/policy-warnings.js';
+import { RejectionError, type RuleViolation } from '../lib/errors.js';
+import { parsePolicyText, validatePolicyDocument } from '../lib/policy-file.js';
+import { EXIT, escapeControl, parseCommandLine, run, UsageError } from './command-line.js';
 
-const USAGE = `Usage: npm run policy:check [-- <file>] [--json] [--emit]
+const USAGE = `Usage: npm run policy:check [-- <file> ...] [--json] [--emit]
 
-Validates a copy policy (default: copy-policy.yml) against every rule the service enforces and prints
-each problem with its path in the file. Exits 1 when there is any problem.
+Validates each copy policy given (default: copy-policy.yml) against every rule the service enforces and
+prints each problem with its path in the file. Also warns, without failing, about settings AWS Backup would
+ignore (cold storage on a resource type without it), rules that lose to earlier ones (the first rule in file
+order wins a destination), resource types that are not AWS Backup ResourceType values, and hints at YAML
+slips (unquoted account ids, Inherit for inherit).
 
-  --json   print the result as one JSON object: {"valid": bool, "problems": [{"field","value","rule"}]}
-  --emit   print only the validated policy as compact JSON (used by serverless.yml to fill COPY_POLICY)
-  --help   this text`;
+  --json   print one JSON object: {"valid": bool, "files": [{"file", "valid", "problems", "warnings", "hints"}]}
+           (problems: [{"field","value","rule"}]; warnings and hints: [{"field","message"}])
+  --emit   print only the validated policy as compact JSON (one file; used by serverless.yml for COPY_POLICY)
+  --debug  print stack traces of errors
+  --help   this text
 
-const { values, positionals } = parseArgs({
-  options: { json: { type: 'boolean' }, emit: { type: 'boolean' }, help: { type: 'boolean' } },
-  allowPositionals: true,
-});
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
+Exit code: 0 when every file is valid (warnings or not), 1 when any is invalid, 2 for bad usage or a file
+that cannot be read.`;
+
+interface FileResult {
+  file: string;
+  valid: boolean;
+  problems: RuleViolation[];
+  warnings: PolicyWarning[];
+  /** YAML slips behind a problem or a surprise (an unquoted account id, `Inherit`). */
+  hints: PolicyWarning[];
+  policy?: CopyPolicy;
 }
-const file = positionals[0] ?? 'copy-policy.yml';
 
-try {
-  const policy = await readPolicyFile(file);
-  if (values.emit) console.log(JSON.stringify(policy));
-  else if (values.json) console.log(JSON.stringify({ valid: true, file, problems: [] }));
-  else
-    console.log(
-      `${file}: valid (${policy.rules.length} rules, ${policy.rules.flatMap((r) => r.destinations).length} destinations)`,
-    );
-} catch (error) {
-  if (!(error instanceof RejectionError)) throw error;
-  const problems = error.violations;
-  if (values.json) console.log(JSON.stringify({ valid: false, file, problems }));
-  else {
-    console.error(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`);
-    for (const p of problems)
-      console.error(`  ${p.field} = ${JSON.stringify(p.value) ?? 'missing'}: ${p.rule}`);
+function check(file: string, text: string): FileResult {
+  let document: unknown;
+  try {
+    document = parsePolicyText(text, file);
+    const policy = validatePolicyDocument(document);
+    const hints = documentHints(document);
+    return { file, valid: true, problems: [], warnings: policyWarnings(policy), hints, policy };
+  } catch (error) {
+    if (!(error instanceof RejectionError)) throw error;
+    return { file, valid: false, problems: error.violations, warnings: [], hints: documentHints(document) };
   }
-  process.exit(1);
 }
+
+function formatResult({ file, valid, problems, warnings, hints, policy }: FileResult): string[] {
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const head = policy
+    ? `${file}: valid (${count(policy.rules.length, 'rule')}, ${count(policy.rules.flatMap((r) => r.destinations).length, 'destination')})`
+    : `${file}: invalid, ${count(problems.length, 'problem')}`;
+  return [
+    valid && warnings.length > 0 ? `${head}, ${count(warnings.length, 'warning')}` : head,
+    ...problems.map((p) => `  ${p.field} = ${JSON.stringify(p.value) ?? 'missing'}: ${p.rule}`),
+    ...warnings.map((w) => `  warning: ${w.field}: ${w.message}`),
+    ...hints.map((h) => `  hint: ${h.field}: ${h.message}`),
+  ].map(escapeControl);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseCommandLine(
+    USAGE,
+    { emit: { type: 'boolean', default: false } },
+    { allowPositionals: true },
+  );
+  const files = positionals.length > 0 ? positionals : ['copy-policy.yml'];
+  if (values.emit && files.length > 1) throw new UsageError('--emit takes one file');
+  const texts = await Promise.all(
+    files.map((file) =>
+      readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError(`${file}: cannot read it (${error.code})`);
+      }),
+    ),
+  );
+  const results = files.map((file, i) => check(file, texts[i] ?? ''));
+  const valid = results.every((result) => result.valid);
+
+  if (values.emit) {
+    const [result] = results;
+    if (result?.policy) console.log(JSON.stringify(result.policy));
+    else if (result) console.error(formatResult(result).join('\n'));
+  } else if (values.json) {
+    const documents = results.map(({ policy: _, ...result }) => result);
+    console.log(JSON.stringify({ valid, files: documents }, null, 2));
+  } else {
+    for (const result of results)
+      (result.valid ? console.log : console.error)(formatResult(result).join('\n'));
+  }
+  return valid ? EXIT.ok : EXIT.failure;
+}
+
+run(main);

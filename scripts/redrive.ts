@@ -7,8 +7,20 @@ import {
   type RedriveResult,
   redriveAll,
 } from '../lib/operations/redrive.js';
-import { createProgress, formatTable, parseTime } from '../lib/operations/table.js';
-import { commandLine, exitWithUsage } from './command-line.js';
+import {
+  createProgress,
+  EXIT,
+  environmentError,
+  escapeControl,
+  formatTable,
+  numberOption,
+  onExit,
+  parseCommandLine,
+  requireAwsEnvironment,
+  required,
+  run,
+  timeOption,
+} from './command-line.js';
 
 const USAGE = `Usage: npm run redrive -- [options]
 
@@ -26,79 +38,86 @@ Options:
   --dry-run                  explain and say what would be done; change nothing
   --include-rejected         start executions whose input was refused anew too
   --json                     print one JSON object: {stateMachineArn, since, dryRun, counts, results}
+  --debug                    print stack traces of errors
   --help                     this text
 
 Endpoints, region and credentials come from the AWS SDK's usual environment
 (AWS_ENDPOINT_URL_SFN and AWS_ENDPOINT_URL_DYNAMODB point it at local services).
-Exit code: 0 when nothing failed, 1 when some execution could not be handled, 2 for bad options.`;
+Exit code: 0 when nothing failed, 1 when some execution could not be handled, 2 for bad options or
+environment (no state machine, table, region or credentials; an unreachable endpoint).`;
 
-const values = commandLine(USAGE, {
-  'state-machine-arn': { type: 'string' },
-  table: { type: 'string' },
-  since: { type: 'string', default: '24h' },
-  limit: { type: 'string' },
-  'dry-run': { type: 'boolean', default: false },
-  'include-rejected': { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-});
-function usageError(message: string): never {
-  return exitWithUsage(USAGE, message);
-}
+async function main(): Promise<number> {
+  const { values } = parseCommandLine(USAGE, {
+    'state-machine-arn': { type: 'string' },
+    table: { type: 'string' },
+    since: { type: 'string', default: '24h' },
+    limit: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    'include-rejected': { type: 'boolean', default: false },
+  });
+  const stateMachineArn = required('state-machine-arn', values['state-machine-arn'], 'STATE_MACHINE_ARN');
+  const table = required('table', values.table, 'LEDGER_TABLE');
+  const limit =
+    values.limit === undefined ? undefined : numberOption('limit', values.limit, { integer: true, min: 1 });
+  const since = timeOption('since', values.since, new Date());
 
-const stateMachineArn = values['state-machine-arn'] ?? process.env.STATE_MACHINE_ARN;
-const table = values.table ?? process.env.LEDGER_TABLE;
-if (!stateMachineArn) usageError('--state-machine-arn (or env STATE_MACHINE_ARN) is required');
-if (!table) usageError('--table (or env LEDGER_TABLE) is required');
-const limit = values.limit === undefined ? undefined : Number(values.limit);
-if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
-  usageError('--limit must be a positive integer');
-let since: Date;
-try {
-  since = parseTime('since', values.since, new Date());
-} catch (error) {
-  usageError((error as Error).message);
-}
-
-const sfn = new SFNClient({});
-const documents = createDocumentClient();
-const deps = { sfn, ledger: new CopyLedger(documents, table), stateMachineArn };
-const executions = await findRedrivable({ sfn, stateMachineArn, since, ...(limit ? { limit } : {}) });
-console.error(`${executions.length} unsuccessful executions not yet re-driven since ${since.toISOString()}`);
-
-const progress = createProgress(
-  process.stderr,
-  values['dry-run'] ? 'explaining' : 're-driving',
-  executions.length,
-);
-const options = { dryRun: values['dry-run'], includeRejected: values['include-rejected'] };
-const results = await redriveAll(deps, executions, options, (_, done) => progress.update(done));
-progress.end();
-
-const counts: Record<RedriveAction, number> = { redriven: 0, restarted: 0, skipped: 0, failed: 0 };
-for (const result of results) counts[result.action] += 1;
-
-if (values.json) {
-  const summary = { stateMachineArn, since: since.toISOString(), dryRun: options.dryRun, counts, results };
-  console.log(JSON.stringify(summary, null, 2));
-} else if (results.length === 0) {
-  console.log('Nothing to re-drive.');
-} else {
-  console.log(
-    formatTable<RedriveResult>(results, [
-      { header: 'EXECUTION', value: (r) => r.name, maxWidth: 40 },
-      { header: 'STATUS', value: (r) => r.status },
-      { header: 'ERROR', value: (r) => r.error, maxWidth: 30 },
-      { header: 'ACTION', value: (r) => r.action },
-      { header: 'DETAIL', value: (r) => r.detail, maxWidth: 60 },
-      { header: 'REASON', value: (r) => r.reason, maxWidth: 80 },
-    ]),
+  const sfn = new SFNClient({});
+  const documents = createDocumentClient();
+  onExit(() => {
+    sfn.destroy();
+    documents.destroy();
+  });
+  await requireAwsEnvironment(sfn);
+  const deps = { sfn, ledger: new CopyLedger(documents, table), stateMachineArn };
+  const executions = await findRedrivable({ sfn, stateMachineArn, since, ...(limit ? { limit } : {}) }).catch(
+    (error: unknown) => {
+      throw (
+        environmentError(error, { service: 'Step Functions', endpointVariable: 'AWS_ENDPOINT_URL_SFN' }) ??
+        error
+      );
+    },
   );
-  console.log(
-    `\n${Object.entries(counts)
-      .map(([action, count]) => `${count} ${action}`)
-      .join(', ')}`,
+  console.error(
+    `${executions.length} unsuccessful executions not yet re-driven since ${since.toISOString()}`,
   );
+
+  const progress = createProgress(
+    process.stderr,
+    values['dry-run'] ? 'explaining' : 're-driving',
+    executions.length,
+  );
+  const options = { dryRun: values['dry-run'], includeRejected: values['include-rejected'] };
+  const results = await redriveAll(deps, executions, options, (_, done) => progress.update(done));
+  progress.end();
+
+  const counts: Record<RedriveAction, number> = { redriven: 0, restarted: 0, skipped: 0, failed: 0 };
+  for (const result of results) counts[result.action] += 1;
+
+  if (values.json) {
+    const summary = { stateMachineArn, since: since.toISOString(), dryRun: options.dryRun, counts, results };
+    console.log(JSON.stringify(summary, null, 2));
+  } else if (results.length === 0) {
+    console.log('Nothing to re-drive.');
+  } else {
+    console.log(
+      formatTable<RedriveResult>(results, [
+        { header: 'EXECUTION', value: (r) => r.name, maxWidth: 40 },
+        { header: 'STATUS', value: (r) => r.status },
+        { header: 'ERROR', value: (r) => r.error, maxWidth: 30 },
+        { header: 'ACTION', value: (r) => r.action },
+        { header: 'DETAIL', value: (r) => r.detail, maxWidth: 60 },
+        { header: 'REASON', value: (r) => r.reason, maxWidth: 80 },
+      ]),
+    );
+    console.log(
+      escapeControl(
+        `\n${Object.entries(counts)
+          .map(([action, count]) => `${count} ${action}`)
+          .join(', ')}`,
+      ),
+    );
+  }
+  return counts.failed > 0 ? EXIT.failure : EXIT.ok;
 }
-sfn.destroy();
-documents.destroy();
-process.exitCode = counts.failed > 0 ? 1 : 0;
+
+run(main);

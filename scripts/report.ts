@@ -1,8 +1,21 @@
 import { createDocumentClient } from '../lib/aws/clients.js';
 import { PLAN_KEY } from '../lib/domain/ledger-record.js';
 import { buildReport, type LedgerReport, readLedgerWindow } from '../lib/operations/report.js';
-import { type Column, formatAge, formatTable, parseTime } from '../lib/operations/table.js';
-import { commandLine, exitWithUsage } from './command-line.js';
+import {
+  type Column,
+  EXIT,
+  environmentError,
+  escapeControl,
+  formatAge,
+  formatTable,
+  numberOption,
+  onExit,
+  parseCommandLine,
+  requireAwsEnvironment,
+  required,
+  run,
+  timeWindow,
+} from './command-line.js';
 
 const USAGE = `Usage: npm run report -- [options]
 
@@ -16,36 +29,13 @@ Options:
   --until <when>   same forms (default: now)
   --oldest <n>     how many in-progress copies to list (default 10)
   --json           print the report as one JSON object
+  --debug          print stack traces of errors
   --help           this text
 
 Endpoint, region and credentials come from the AWS SDK's usual environment
-(AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local).`;
-
-const values = commandLine(USAGE, {
-  table: { type: 'string' },
-  since: { type: 'string', default: '24h' },
-  until: { type: 'string' },
-  oldest: { type: 'string', default: '10' },
-  json: { type: 'boolean', default: false },
-});
-function usageError(message: string): never {
-  return exitWithUsage(USAGE, message);
-}
-
-const table = values.table ?? process.env.LEDGER_TABLE;
-if (!table) usageError('--table (or env LEDGER_TABLE) is required');
-const oldest = Number(values.oldest);
-if (!(Number.isInteger(oldest) && oldest >= 0)) usageError('--oldest must be a non-negative integer');
-const now = new Date();
-let window: { since: Date; until: Date };
-try {
-  window = {
-    since: parseTime('since', values.since, now),
-    until: values.until === undefined ? now : parseTime('until', values.until, now),
-  };
-} catch (error) {
-  usageError((error as Error).message);
-}
+(AWS_ENDPOINT_URL_DYNAMODB points it at DynamoDB Local).
+Exit code: 0 when the report was printed; 2 for bad options or environment (no table, region or
+credentials, an unreachable endpoint, a table that does not exist).`;
 
 /** The part of an ARN after its last colon: the recovery point's id. */
 const resourceId = (arn: string) => arn.slice(arn.lastIndexOf(':') + 1);
@@ -54,10 +44,10 @@ const destination = (arn: string) => (arn === PLAN_KEY ? '(plan)' : arn);
 const listOf = <T>(rows: readonly T[], columns: Column<T>[]) =>
   rows.length === 0 ? '  none' : formatTable(rows, columns);
 
-function formatReport(r: LedgerReport): string {
+function formatReport(table: string, r: LedgerReport): string {
   const statuses = Object.keys(r.copies.byStatus) as (keyof typeof r.copies.byStatus)[];
   const sections = [
-    `Ledger ${table}: items updated ${r.since} → ${r.until}`,
+    escapeControl(`Ledger ${table}: items updated ${r.since} → ${r.until}`),
     `Copies: ${r.copies.total} (${statuses.map((s) => `${r.copies.byStatus[s]} ${s}`).join(', ')})` +
       `\nPlans: ${r.plans.total} (${Object.entries(r.plans.byStatus)
         .map(([status, count]) => `${count} ${status}`)
@@ -95,13 +85,38 @@ function formatReport(r: LedgerReport): string {
   return sections.join('\n\n');
 }
 
-const documents = createDocumentClient();
-// Scan pages come without a total: show the running count on a terminal only.
-const scanned = process.stderr.isTTY
-  ? (count: number) => process.stderr.write(`\rscanned ${count} items`)
-  : undefined;
-const items = await readLedgerWindow(documents, table, window, scanned);
-if (scanned) process.stderr.write('\n');
-documents.destroy();
-const report = buildReport(items, { ...window, now, oldest });
-console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+async function main(): Promise<number> {
+  const { values } = parseCommandLine(USAGE, {
+    table: { type: 'string' },
+    since: { type: 'string', default: '24h' },
+    until: { type: 'string' },
+    oldest: { type: 'string', default: '10' },
+  });
+  const table = required('table', values.table, 'LEDGER_TABLE');
+  const oldest = numberOption('oldest', values.oldest, { integer: true });
+  const now = new Date();
+  const window = timeWindow(values.since, values.until, now);
+
+  const documents = createDocumentClient();
+  onExit(() => documents.destroy());
+  await requireAwsEnvironment(documents);
+  // Scan pages come without a total: show the running count on a terminal only.
+  const scanned = process.stderr.isTTY
+    ? (count: number) => process.stderr.write(`\rscanned ${count} items`)
+    : undefined;
+  const items = await readLedgerWindow(documents, table, window, scanned).catch((error: unknown) => {
+    throw (
+      environmentError(error, {
+        service: 'DynamoDB',
+        endpointVariable: 'AWS_ENDPOINT_URL_DYNAMODB',
+        table,
+      }) ?? error
+    );
+  });
+  if (scanned) process.stderr.write('\n');
+  const report = buildReport(items, { ...window, now, oldest });
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(table, report));
+  return EXIT.ok;
+}
+
+run(main);

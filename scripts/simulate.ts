@@ -1,96 +1,210 @@
-import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import type { BackupOperation } from '../local/backup-emulator.js';
+import {
+  createProgress,
+  EXIT,
+  numberOption,
+  onExit,
+  parseCommandLine,
+  readJsonFile,
+  run,
+  UsageError,
+} from './command-line.js';
+import type { SimulationDocument, Trace } from './simulation-report.js';
 
 const USAGE = `Usage: npm run simulate -- --event <file> [--event <file> ...] [options]
 
 Runs the whole service on this machine: the real state machine (aws-local-stepfunctions), the real
 handlers, DynamoDB Local and the AWS Backup emulator. Each event (a file may hold one input or a JSON
 array of them) becomes its own execution, all delivered concurrently. Events go through the intake
-rule's pattern from serverless.yml; other JSON is an operator's manual input.
+rule's pattern from serverless.yml (an event it ignores is reported with the reason, and fails the run);
+other JSON is an operator's manual input.
 
 Options:
   --event <file>            input to deliver (repeatable)
   --policy <file>           copy policy (default copy-policy.yml)
-  --json                    print one JSON object: {status, executions, copyJobs, ledger}
-  --concurrency-limit <n>   copy jobs AWS Backup runs at once before LimitExceededException (default: none)
+  --json                    print one JSON object: {status, unmatched, executions, copyJobs, ledger, metrics}
+  --copy-slots <n>          copies in flight across executions, the service's COPY_SLOTS (default 10;
+                            0: no slots, throttling handled by retries alone)
+  --concurrency-limit <n>   copy jobs AWS Backup runs at once in the account before LimitExceededException
+                            (default: no limit)
   --copy-duration <ms>      how long each copy job takes, in emulator milliseconds (default 0)
-  --faults <list>           inject errors: Operation:ErrorName:count[,...]
+  --faults <list>           inject errors: Operation:ErrorName[:count][,...]
                             e.g. StartCopyJob:ServiceUnavailableException:3; ErrorName ECONNRESET
                             drops the connection without an answer
   --fail-copy <vault-arn>   the next copy job to this destination vault ends FAILED (repeatable)
   --drop-copy-events        never deliver Copy Job State Change events (exercises the polling fallback)
   --time-scale <x>          state machine time per real time: 0.001 makes a 2 s retry wait 2 ms (default 0.001)
+  --debug                   print stack traces of errors
   --help                    this text
 
-Exit code: 0 when every execution SUCCEEDED, 1 otherwise.`;
+Exit code: 0 when every input started an execution and every execution SUCCEEDED; 1 otherwise;
+2 for bad options or files.`;
 
-const { values } = parseArgs({
-  options: {
+/** Every operation the emulator can inject a fault into (a Record, so the compiler keeps it complete). */
+const FAULT_OPERATIONS: Record<BackupOperation, true> = {
+  StartCopyJob: true,
+  DescribeCopyJob: true,
+  ListCopyJobs: true,
+  DescribeRecoveryPoint: true,
+  ListRecoveryPointsByBackupVault: true,
+};
+
+function parseFaults(list: string | undefined) {
+  return (list?.split(',') ?? []).map((fault) => {
+    const [operation = '', error, count, ...rest] = fault.split(':');
+    if (!error || rest.length > 0)
+      throw new UsageError(`--faults entry ${JSON.stringify(fault)} is not Operation:ErrorName[:count]`);
+    if (!(operation in FAULT_OPERATIONS)) {
+      throw new UsageError(
+        `--faults operation ${JSON.stringify(operation)} is not one of ${Object.keys(FAULT_OPERATIONS).join(', ')}`,
+      );
+    }
+    const times = count === undefined ? 1 : numberOption('faults count', count, { integer: true, min: 1 });
+    return { operation: operation as BackupOperation, error, count: times };
+  });
+}
+
+/** One input with where it came from: `file`, or `file[i]` for an element of a file's array. */
+interface Input {
+  source: string;
+  value: unknown;
+}
+
+async function readInputs(files: readonly string[]): Promise<{ inputs: Input[]; emptyFiles: string[] }> {
+  const inputs: Input[] = [];
+  const emptyFiles: string[] = [];
+  for (const file of files) {
+    const content = await readJsonFile('event', file);
+    if (!Array.isArray(content)) inputs.push({ source: file, value: content });
+    else if (content.length === 0) emptyFiles.push(file);
+    else
+      content.forEach((value, i) => {
+        inputs.push({ source: `${file}[${i}]`, value });
+      });
+  }
+  return { inputs, emptyFiles };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseCommandLine(USAGE, {
     event: { type: 'string', multiple: true, default: [] },
     policy: { type: 'string', default: 'copy-policy.yml' },
-    json: { type: 'boolean', default: false },
+    'copy-slots': { type: 'string', default: '10' },
     'concurrency-limit': { type: 'string' },
     'copy-duration': { type: 'string', default: '0' },
     faults: { type: 'string' },
     'fail-copy': { type: 'string', multiple: true, default: [] },
     'drop-copy-events': { type: 'boolean', default: false },
     'time-scale': { type: 'string', default: '0.001' },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (values.help || values.event.length === 0) {
-  console.log(USAGE);
-  process.exit(values.help ? 0 : 2);
-}
+  });
+  if (values.event.length === 0) throw new UsageError('--event <file> is required (see --help)');
+  const copySlots = numberOption('copy-slots', values['copy-slots'], { integer: true, min: 0 });
+  const concurrencyLimit =
+    values['concurrency-limit'] === undefined
+      ? undefined
+      : numberOption('concurrency-limit', values['concurrency-limit'], { integer: true, min: 1 });
+  const copyDurationMs = numberOption('copy-duration', values['copy-duration']);
+  const timeScale = numberOption('time-scale', values['time-scale'], { exclusiveMin: true });
+  const faults = parseFaults(values.faults);
 
-// The handlers' logger reads its level when first imported: keep the trace readable.
-process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-const { readPolicyFile } = await import('../lib/policy-file.js');
-const { LocalService } = await import('../local/local-service.js');
-const { formatReport } = await import('./simulation-report.js');
+  // The handlers' logger reads its level when first imported: keep the trace readable.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const { RejectionError } = await import('../lib/errors.js');
+  const { collectMetrics } = await import('../lib/metrics.js');
+  const { readPolicyFile } = await import('../lib/policy-file.js');
+  const { whyIntakeIgnores } = await import('../local/intake-rule.js');
+  const { MetricsSummary } = await import('../local/metrics-summary.js');
+  const { formatReport } = await import('./simulation-report.js');
 
-function number(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`--${name} must be a non-negative number, got ${text}`);
-  return value;
-}
-
-const inputs = (
-  await Promise.all(values.event.map(async (file) => JSON.parse(await readFile(file, 'utf8')) as unknown))
-).flatMap((content) => (Array.isArray(content) ? content : [content]));
-
-const concurrencyLimit = number('concurrency-limit', values['concurrency-limit']);
-const stack = await LocalService.start({
-  policy: await readPolicyFile(values.policy),
-  timeScale: number('time-scale', values['time-scale']) ?? 0.001,
-  emulator: {
-    copyDurationMs: number('copy-duration', values['copy-duration']) ?? 0,
-    dropCopyJobEvents: values['drop-copy-events'],
-    ...(concurrencyLimit !== undefined ? { concurrencyLimit } : {}),
-  },
-});
-try {
-  for (const fault of values.faults?.split(',') ?? []) {
-    const [operation, error, count] = fault.split(':');
-    if (!operation || !error) throw new Error(`--faults entry ${fault} is not Operation:ErrorName[:count]`);
-    stack.emulator.injectFault({ operation: operation as never, error, count: number('faults', count) ?? 1 });
-  }
-  for (const vaultArn of values['fail-copy']) {
-    stack.emulator.failCopy(
-      { destinationBackupVaultArn: vaultArn },
-      { state: 'FAILED', message: 'injected by --fail-copy' },
+  const { inputs, emptyFiles } = await readInputs(values.event);
+  const policy = await readPolicyFile(values.policy).catch((error: unknown) => {
+    if (!(error instanceof RejectionError)) throw error;
+    throw new UsageError(
+      `--policy ${values.policy}: ${error.violations.length} problem${error.violations.length === 1 ? '' : 's'} (npm run policy:check explains)`,
+      error.violations.map((v) => `  ${v.field} = ${JSON.stringify(v.value) ?? 'missing'}: ${v.rule}`),
     );
+  });
+
+  const verdicts = inputs.map((input) => ({ ...input, ignoredBecause: whyIntakeIgnores(input.value) }));
+  const unmatched = [
+    ...emptyFiles.map((file) => ({ source: file, reason: 'an empty array: no input to deliver' })),
+    ...verdicts.flatMap(({ source, ignoredBecause }) =>
+      ignoredBecause === undefined
+        ? []
+        : [{ source, reason: `the intake rule ignores it: ${ignoredBecause}` }],
+    ),
+  ];
+  const delivered = verdicts.filter(({ ignoredBecause }) => ignoredBecause === undefined);
+
+  const metrics = new MetricsSummary();
+  collectMetrics((emf) => metrics.add(emf));
+  // Nothing to deliver: no need to start the local service to say so.
+  let report: SimulationDocument = {
+    status: 'FAILED',
+    unmatched,
+    executions: [],
+    copyJobs: [],
+    ledger: [],
+    metrics: metrics.toJSON(),
+  };
+  let trace: Trace = { executions: [], sources: new Map() };
+
+  if (delivered.length > 0) {
+    const { LocalService } = await import('../local/local-service.js');
+    const { DynamoDbLocalError } = await import('../local/dynamodb-local.js');
+    const stack = await LocalService.start({
+      policy,
+      timeScale,
+      copySlots,
+      emulator: {
+        copyDurationMs,
+        dropCopyJobEvents: values['drop-copy-events'],
+        ...(concurrencyLimit !== undefined ? { concurrencyLimit } : {}),
+      },
+    }).catch((error: unknown) => {
+      // No Java is this machine's environment, not the run's outcome.
+      throw error instanceof DynamoDbLocalError ? new UsageError(error.message, [], { cause: error }) : error;
+    });
+    onExit(() => stack.close());
+    for (const fault of faults) stack.emulator.injectFault(fault);
+    for (const vaultArn of values['fail-copy']) {
+      stack.emulator.failCopy(
+        { destinationBackupVaultArn: vaultArn },
+        { state: 'FAILED', message: 'injected by --fail-copy' },
+      );
+    }
+    for (const { value } of delivered) stack.seedFor(value);
+
+    const sources = new Map<string, string>();
+    await Promise.all(
+      delivered.map(async ({ source, value }) => {
+        const executionArn = await stack.deliver(value);
+        if (executionArn) sources.set(executionArn, source);
+      }),
+    );
+    const progress = createProgress(process.stderr, 'executions ended', delivered.length);
+    const showProgress = () =>
+      progress.update(stack.stepFunctions.executions().filter((e) => e.status !== 'RUNNING').length);
+    const ticker = setInterval(showProgress, 500);
+    try {
+      await stack.settle();
+    } finally {
+      clearInterval(ticker);
+      showProgress();
+      progress.end();
+    }
+    const local = await stack.report();
+    report = {
+      ...report,
+      ...local,
+      status: local.status === 'SUCCEEDED' && unmatched.length === 0 ? 'SUCCEEDED' : 'FAILED',
+      metrics: metrics.toJSON(),
+    };
+    trace = { executions: stack.stepFunctions.executions(), sources };
   }
-  for (const input of inputs) stack.seedFor(input);
-  await Promise.all(inputs.map((input) => stack.deliver(input)));
-  await stack.settle();
-  const report = await stack.report();
-  console.log(
-    values.json ? JSON.stringify(report, null, 2) : formatReport(report, stack.stepFunctions.executions()),
-  );
-  process.exitCode = report.status === 'SUCCEEDED' ? 0 : 1;
-} finally {
-  await stack.close();
+
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report, trace));
+  return report.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failure;
 }
+
+run(main);

@@ -1,6 +1,45 @@
 /**
+ * Every ResourceType value the AWS Backup API uses, as listed by GetSupportedResourceTypes in the AWS Backup
+ * API reference (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_GetSupportedResourceTypes.html).
+ * Case matters: `FSx`, not `FSX`.
+ */
+export const RESOURCE_TYPES: ReadonlySet<string> = new Set([
+  'Aurora',
+  'CloudFormation',
+  'DocumentDB',
+  'DynamoDB',
+  'EBS',
+  'EC2',
+  'EFS',
+  'EKS',
+  'FSx',
+  'Neptune',
+  'RDS',
+  'Redshift',
+  'S3',
+  'SAP HANA on Amazon EC2',
+  'Storage Gateway',
+  'Timestream',
+  'VirtualMachine',
+]);
+
+export function isResourceType(name: string): boolean {
+  return RESOURCE_TYPES.has(name);
+}
+
+/** The ResourceType value `name` was probably meant to be (`efs` → `EFS`, `EFSX` → `EFS`), if any. */
+export function closestResourceType(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  const types = [...RESOURCE_TYPES];
+  return (
+    types.find((type) => type.toLowerCase() === lower) ??
+    types.find((type) => lower.startsWith(type.toLowerCase()) || type.toLowerCase().startsWith(lower))
+  );
+}
+
+/*
  * What AWS Backup supports per resource type, from the "Feature availability by resource" table of the
- * AWS Backup Developer Guide. Names are the API's ResourceType values.
+ * AWS Backup Developer Guide.
  */
 const COLD_STORAGE = new Set(['EFS', 'DynamoDB', 'Timestream', 'SAP HANA on Amazon EC2', 'VirtualMachine']);
 /** Cold storage here is the resource's own archive tier, used only with OptInToArchiveForSupportedResources. */
@@ -13,3 +52,6 @@ export function supportsColdStorage(resourceType: string): boolean {
 export function supportsArchiveTier(resourceType: string): boolean {
   return ARCHIVE_TIER.has(resourceType);
 }
+
+/** The resource types whose cold storage settings AWS Backup honours, for messages. */
+export const COLD_STORAGE_TYPES: readonly string[] = [...COLD_STORAGE];

@@ -1,5 +1,17 @@
 /** Terminal helpers for the operator scripts: tables, a progress bar, and time-window arguments. */
 
+/** C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with every control character written as a `\u001b`-style escape: ARNs, vault names and messages come
+ * from events and the ledger, and an ESC sequence in one must not clear or rewrite the operator's terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export interface Column<T> {
   header: string;
   value: (row: T) => string | number;
@@ -7,7 +19,10 @@ export interface Column<T> {
   maxWidth?: number;
 }
 
-/** A plain-text table: a header row, then one row per item, columns padded to their widest cell. */
+/**
+ * A plain-text table: a header row, then one row per item, columns padded to their widest cell. Cells are
+ * untrusted text: whitespace runs become one space and control characters are escaped.
+ */
 export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
   const cells = rows.map((row) =>
     columns.map((column) => truncate(String(column.value(row)), column.maxWidth)),
@@ -27,7 +42,7 @@ export function formatTable<T>(rows: readonly T[], columns: readonly Column<T>[]
 }
 
 function truncate(text: string, maxWidth: number | undefined): string {
-  const flat = text.replace(/\s+/g, ' ');
+  const flat = escapeControl(text.replace(/\s+/g, ' '));
   return maxWidth !== undefined && flat.length > maxWidth ? `${flat.slice(0, maxWidth - 1)}…` : flat;
 }
 
@@ -37,33 +52,28 @@ export interface Progress {
 }
 
 /**
- * `label [#####.....] 12/40` on `stream`: redrawn in place on a terminal; otherwise (a log file, CI) one line
- * each time another tenth is done, so logs stay short.
+ * `label [#####.....] 12/40 3s` on `stream`, redrawn in place, when `stream` is a terminal; nothing otherwise
+ * (a log file, CI, a pipe), where the command's summary at the end says the same once.
  */
 export function createProgress(
   stream: NodeJS.WritableStream & { isTTY?: boolean },
   label: string,
   total: number,
 ): Progress {
-  let printedTenths = -1;
-  const render = (done: number) => {
-    const filled = total === 0 ? 10 : Math.floor((done / total) * 10);
-    return `${label} [${'#'.repeat(filled)}${'.'.repeat(10 - filled)}] ${done}/${total}`;
-  };
+  if (!stream.isTTY) return { update() {}, end() {} };
+  const startedAt = Date.now();
+  let drawn = false;
   return {
     update(done) {
-      if (stream.isTTY) {
-        stream.write(`\r${render(done)}`);
-        return;
-      }
-      const tenths = total === 0 ? 10 : Math.floor((done / total) * 10);
-      if (tenths > printedTenths) {
-        printedTenths = tenths;
-        stream.write(`${render(done)}\n`);
-      }
+      const filled = total === 0 ? 10 : Math.min(10, Math.floor((done / total) * 10));
+      const elapsed = formatAge((Date.now() - startedAt) / 1000);
+      stream.write(
+        `\r${label} [${'#'.repeat(filled)}${'.'.repeat(10 - filled)}] ${done}/${total} ${elapsed}`,
+      );
+      drawn = true;
     },
     end() {
-      if (stream.isTTY) stream.write('\n');
+      if (drawn) stream.write('\n');
     },
   };
 }
