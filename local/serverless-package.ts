@@ -10,7 +10,7 @@
  * account and region, so tests can compare the ARNs a policy would really name.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,7 @@ export function sdkClientsIn(bundle: string): SdkClient[] {
 export async function unzipFunction(packageDir: string, name: string, into: string): Promise<string> {
   const handler = serverlessFile.functions[name]?.handler;
   if (!handler) throw new Error(`no function ${name} in serverless.yml`);
+  await mkdir(into, { recursive: true });
   await new Promise<void>((done, fail) =>
     execFile('unzip', ['-q', '-o', join(packageDir, `${name}.zip`), '-d', into], (error) =>
       error ? fail(error) : done(),
