@@ -1,5 +1,5 @@
 /** Renders the benchmark results as Markdown: the tables of docs/BENCHMARKS.md and of the terminal summary. */
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import type { BurstResult } from './burst.js';
 import type { ColdStartResult, FunctionColdStart } from './cold-start.js';
 import { type CopyCost, PRICES } from './cost.js';
@@ -33,6 +33,8 @@ export interface Machine {
   cores: number;
   memoryGiB: number;
   node: string;
+  /** The 1-minute load average when the run started: other work on the machine slows every measurement. */
+  loadAverage: number;
 }
 
 export function machine(): Machine {
@@ -42,6 +44,7 @@ export function machine(): Machine {
     cores: cpus().length,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 10) / 10,
   };
 }
 
@@ -296,7 +299,7 @@ export function handlerTable(handlerTime: HandlerTimeResult): string {
 /** The text of each section `results` measured (after its heading), from the line naming the run. */
 function measuredSections(results: BenchResults): Map<SectionKey, string[]> {
   const m = results.machine;
-  const run = `Measured by \`${results.command}\` on ${results.date} — ${m.os}, ${m.cpu} (${m.cores} cores), ${m.memoryGiB} GiB memory, Node.js ${m.node}.`;
+  const run = `Measured by \`${results.command}\` on ${results.date} — ${m.os}, ${m.cpu} (${m.cores} cores, load average ${m.loadAverage} at the start), ${m.memoryGiB} GiB memory, Node.js ${m.node}.`;
   const sections = new Map<SectionKey, string[]>();
   if (results.bursts) {
     sections.set('burst', [

@@ -3,7 +3,14 @@ import type { ColdStartResult } from '../../scripts/bench/cold-start.js';
 import type { HandlerTimeResult } from '../../scripts/bench/handler-time.js';
 import { type BenchResults, parseReport, renderMarkdown } from '../../scripts/bench/markdown.js';
 
-const machine = { os: 'Linux 6', cpu: 'AMD EPYC', cores: 2, memoryGiB: 23.5, node: 'v20.20.2' };
+const machine = {
+  os: 'Linux 6',
+  cpu: 'AMD EPYC',
+  cores: 2,
+  memoryGiB: 23.5,
+  node: 'v20.20.2',
+  loadAverage: 0.5,
+};
 
 const run = (command: string, date: string, measured: Partial<BenchResults>): BenchResults => ({
   date,
