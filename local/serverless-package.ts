@@ -92,7 +92,7 @@ export async function packageService(args: string[] = []): Promise<{ dir: string
 
 /**
  * The AWS SDK clients a function can construct, by class name, with the IAM service prefix of the API it calls.
- * Each function's bundle must hold exactly the clients of the services its role allows (serverless-package test).
+ * Each function's bundle must hold exactly the clients of the services its role allows (test/integration/iam.test.ts).
  */
 export const SDK_CLIENTS = {
   BackupClient: 'backup',

@@ -2,7 +2,7 @@
  * Cold start and size of each function as `serverless package` bundles it: the zip's size, and the module-init
  * time (requiring the handler bundle in a fresh Node process, which is what Lambda's init phase does) against
  * two floors — a bare handler, and a bundle that only constructs the AWS SDK clients the function's code
- * constructs (found in its tree-shaken bundle; the serverless-package test holds them to its IAM role).
+ * constructs (found in its tree-shaken bundle; test/integration/iam.test.ts holds them to its IAM role).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
