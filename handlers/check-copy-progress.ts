@@ -1,9 +1,19 @@
+import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
+import { loadConfig } from '../lib/config.js';
 import { CheckCopyProgressInput } from '../lib/contracts.js';
-import { checkCopyProgress } from '../lib/copy.js';
-import { lambdaHandler } from '../lib/handler.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
+import { type CopyDependencies, checkCopyProgress } from '../lib/copy.js';
+import { atColdStart, lambdaHandler } from '../lib/handler.js';
+import { createRuntime } from '../lib/runtime.js';
 
-export const createHandler = (deps: () => Runtime) =>
+export const createHandler = (deps: () => CopyDependencies) =>
   lambdaHandler(CheckCopyProgressInput, async ({ copy }) => checkCopyProgress(deps(), copy));
 
-export const handler = createHandler(runtime);
+export const handler = createHandler(
+  atColdStart(() =>
+    createRuntime(loadConfig(), {
+      backup: createBackupClient(),
+      documents: createDocumentClient(),
+      sfn: createSfnClient(),
+    }),
+  ),
+);

@@ -1,11 +1,13 @@
-import { settleCopy } from '../lib/copy.js';
+import { createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
+import { loadConfig } from '../lib/config.js';
+import { type CopyDependencies, settleCopy } from '../lib/copy.js';
 import { CopyJobEventSchema } from '../lib/domain/copy-job-event.js';
-import { lambdaHandler } from '../lib/handler.js';
+import { atColdStart, lambdaHandler } from '../lib/handler.js';
 import { logger } from '../lib/logger.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
+import { createRuntime } from '../lib/runtime.js';
 
 /** Target of the "Copy Job State Change" rule: settles our copies and completes the tasks waiting on them. */
-export const createHandler = (deps: () => Runtime) =>
+export const createHandler = (deps: () => Pick<CopyDependencies, 'ledger' | 'sfn' | 'slots'>) =>
   lambdaHandler(CopyJobEventSchema, async ({ resources, detail }) => {
     if (!detail.copyJobId) return { settled: false };
     const key = {
@@ -22,4 +24,8 @@ export const createHandler = (deps: () => Runtime) =>
     return { settled: record !== undefined, status: record?.status };
   });
 
-export const handler = createHandler(runtime);
+export const handler = createHandler(
+  atColdStart(() =>
+    createRuntime(loadConfig(), { documents: createDocumentClient(), sfn: createSfnClient() }),
+  ),
+);

@@ -1,9 +1,11 @@
+import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
+import { loadConfig } from '../lib/config.js';
 import { CopyToDestinationInput } from '../lib/contracts.js';
-import { copyToDestination, waitForCopySlot } from '../lib/copy.js';
-import { lambdaHandler } from '../lib/handler.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
+import { type CopyDependencies, copyToDestination, waitForCopySlot } from '../lib/copy.js';
+import { atColdStart, lambdaHandler } from '../lib/handler.js';
+import { createRuntime } from '../lib/runtime.js';
 
-export const createHandler = (deps: () => Runtime) =>
+export const createHandler = (deps: () => CopyDependencies) =>
   lambdaHandler(
     CopyToDestinationInput,
     async ({ copy, taskToken, executionArn, redriveCount, waitForSlot }) =>
@@ -12,4 +14,12 @@ export const createHandler = (deps: () => Runtime) =>
         : copyToDestination(deps(), copy, { executionArn, redriveCount }, taskToken),
   );
 
-export const handler = createHandler(runtime);
+export const handler = createHandler(
+  atColdStart(() =>
+    createRuntime(loadConfig(), {
+      backup: createBackupClient(),
+      documents: createDocumentClient(),
+      sfn: createSfnClient(),
+    }),
+  ),
+);

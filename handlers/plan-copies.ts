@@ -1,12 +1,18 @@
+import { createBackupClient, createDocumentClient } from '../lib/aws/clients.js';
+import { loadConfig } from '../lib/config.js';
 import { PlanCopiesInput } from '../lib/contracts.js';
-import { lambdaHandler } from '../lib/handler.js';
+import { atColdStart, lambdaHandler } from '../lib/handler.js';
 import { planRecoveryPoint } from '../lib/plan.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
+import { createRuntime, type Runtime } from '../lib/runtime.js';
 
-export const createHandler = (deps: () => Runtime) =>
+export const createHandler = (deps: () => Pick<Runtime, 'config' | 'ledger' | 'backup'>) =>
   lambdaHandler(PlanCopiesInput, async ({ request, executionArn }) => {
     const { ledger, backup, config } = deps();
     return planRecoveryPoint({ ledger, backup, policy: config.policy }, request, executionArn);
   });
 
-export const handler = createHandler(runtime);
+export const handler = createHandler(
+  atColdStart(() =>
+    createRuntime(loadConfig(), { backup: createBackupClient(), documents: createDocumentClient() }),
+  ),
+);

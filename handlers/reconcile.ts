@@ -1,12 +1,17 @@
-import { lambdaHandler } from '../lib/handler.js';
+import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
+import { loadConfig } from '../lib/config.js';
+import { atColdStart, lambdaHandler } from '../lib/handler.js';
 import { type ReconcileSettings, reconcile, reconcileSettings } from '../lib/reconcile.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
+import { createRuntime, type Runtime } from '../lib/runtime.js';
 
 /**
  * Target of the reconcile schedule: starts an execution for each recent recovery point none recorded, and hands
  * out copy slots nobody handed on.
  */
-export const createHandler = (deps: () => Runtime, settings: () => ReconcileSettings = reconcileSettings) =>
+export const createHandler = (
+  deps: () => Pick<Runtime, 'backup' | 'ledger' | 'sfn' | 'slots' | 'config'>,
+  settings: () => ReconcileSettings = reconcileSettings,
+) =>
   lambdaHandler(undefined, async () => {
     const { backup, ledger, sfn, slots, config } = deps();
     const { stateMachineArn, ...options } = settings();
@@ -24,4 +29,12 @@ export const createHandler = (deps: () => Runtime, settings: () => ReconcileSett
     );
   });
 
-export const handler = createHandler(runtime);
+export const handler = createHandler(
+  atColdStart(() =>
+    createRuntime(loadConfig(), {
+      backup: createBackupClient(),
+      documents: createDocumentClient(),
+      sfn: createSfnClient(),
+    }),
+  ),
+);

@@ -1,11 +1,15 @@
+import { createDocumentClient } from '../lib/aws/clients.js';
+import { loadConfig } from '../lib/config.js';
 import { describeStepError, RecordRejectionInput } from '../lib/contracts.js';
-import { lambdaHandler } from '../lib/handler.js';
+import { atColdStart, lambdaHandler } from '../lib/handler.js';
 import { recordRejection } from '../lib/plan.js';
-import { type Runtime, runtime } from '../lib/runtime.js';
+import { createRuntime, type Runtime } from '../lib/runtime.js';
 
-export const createHandler = (deps: () => Runtime) =>
+export const createHandler = (deps: () => Pick<Runtime, 'ledger'>) =>
   lambdaHandler(RecordRejectionInput, async ({ input, error, executionArn }) => ({
     recoveryPointArn: await recordRejection(deps().ledger, input, describeStepError(error), executionArn),
   }));
 
-export const handler = createHandler(runtime);
+export const handler = createHandler(
+  atColdStart(() => createRuntime(loadConfig(), { documents: createDocumentClient() })),
+);

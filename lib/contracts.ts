@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CopyRequestSchema } from './domain/event.js';
 import { CopyPlanSchema, PlannedCopySchema } from './domain/policy.js';
 import { RecoveryPointSchema } from './domain/recovery-point.js';

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { violationsFromZod } from './domain/violations.js';
 import { InvalidInputError } from './errors.js';
 import { logger } from './logger.js';
@@ -54,4 +54,16 @@ export function lambdaHandler<S extends z.ZodType, R>(
     .use(flushMetrics());
   if (schema) handler.use(parseInput(schema));
   return handler.use(correlate());
+}
+
+/**
+ * A function's dependencies, built by `build` on its first invocation (the container's cold start) and kept for
+ * the container's life: configuration is validated once, and only the clients the function calls are made.
+ */
+export function atColdStart<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => {
+    built ??= { value: build() };
+    return built.value;
+  };
 }

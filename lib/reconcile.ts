@@ -1,6 +1,6 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CopySlots } from './aws/copy-slots.js';
 import type { CopyLedger } from './aws/ledger.js';
 import { listRecoveryPoints } from './aws/recovery-points.js';

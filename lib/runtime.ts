@@ -1,12 +1,11 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createBackupClient, createDocumentClient } from './aws/clients.js';
 import { CopySlots } from './aws/copy-slots.js';
 import { CopyLedger } from './aws/ledger.js';
-import { type Config, loadConfig } from './config.js';
+import type { Config } from './config.js';
 
-/** Everything a handler needs, built once per container (or per simulated run). */
+/** Everything the handlers use; each handler takes only the part its code calls. */
 export interface Runtime {
   config: Config;
   ledger: CopyLedger;
@@ -15,26 +14,25 @@ export interface Runtime {
   slots?: CopySlots;
 }
 
-export function createRuntime(
-  config: Config,
-  clients: { backup?: BackupClient; documents?: DynamoDBDocumentClient; sfn?: SFNClient } = {},
-): Runtime {
-  const documents = clients.documents ?? createDocumentClient();
-  return {
-    config,
+export interface Clients {
+  backup: BackupClient;
+  documents: DynamoDBDocumentClient;
+  sfn: SFNClient;
+}
+
+/** The runtime `clients` give: the ledger and copy slots live in DynamoDB, the other clients are used as they are. */
+export type RuntimeOver<C extends Partial<Clients>> = Pick<Runtime, 'config'> &
+  Pick<C, Extract<keyof C, 'backup' | 'sfn'>> &
+  (C extends Pick<Clients, 'documents'> ? Pick<Runtime, 'ledger' | 'slots'> : unknown);
+
+/** Builds the part of the runtime `clients` make possible, so a function constructs only the clients it calls. */
+export function createRuntime<C extends Partial<Clients>>(config: Config, clients: C): RuntimeOver<C> {
+  const { documents, ...others } = clients;
+  const stores = documents && {
     ledger: new CopyLedger(documents, config.ledgerTable),
-    backup: clients.backup ?? createBackupClient(),
-    sfn: clients.sfn ?? new SFNClient({}),
     ...(config.copySlots > 0
       ? { slots: new CopySlots(documents, config.ledgerTable, config.copySlots, config.copySlotLeaseMs) }
       : {}),
   };
-}
-
-let current: Runtime | undefined;
-
-/** The container's runtime from its environment, validated on first use. */
-export function runtime(): Runtime {
-  current ??= createRuntime(loadConfig());
-  return current;
+  return { config, ...others, ...stores } as RuntimeOver<C>;
 }

@@ -12,7 +12,7 @@ const root = new URL('../', import.meta.url);
 
 interface ServerlessFile {
   provider: { memorySize: number; timeout: number };
-  custom: { esbuild: { minify: boolean; keepNames: boolean; target: string } };
+  custom: { esbuild: { minify: boolean; keepNames: boolean; target: string; mainFields: string[] } };
   functions: Record<string, { handler: string; events?: { eventBridge?: { pattern: unknown } }[] }>;
   stepFunctions: { stateMachines: { copyRecoveryPoint: { events: { eventBridge: { event: unknown } }[] } } };
 }

@@ -10,10 +10,11 @@
  * account and region, so tests can compare the ARNs a policy would really name.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverless as serverlessFile } from './serverless-functions.js';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const NOT_LINKED = new Set(['.git', '.esbuild', '.serverless', 'coverage', '.sim', 'serverless.yml']);
@@ -87,6 +88,41 @@ export async function packageService(args: string[] = []): Promise<{ dir: string
     throw new Error(`serverless package failed (exit ${run.code}):\n${run.stderr}\n${run.stdout}`);
   }
   return { dir, template: await readJson(join(dir, 'cloudformation-template-update-stack.json')) };
+}
+
+/**
+ * The AWS SDK clients a function can construct, by class name, with the IAM service prefix of the API it calls.
+ * Each function's bundle must hold exactly the clients of the services its role allows (test/integration/iam.test.ts).
+ */
+export const SDK_CLIENTS = {
+  BackupClient: 'backup',
+  DynamoDBClient: 'dynamodb',
+  SFNClient: 'states',
+} as const;
+export type SdkClient = keyof typeof SDK_CLIENTS;
+
+/**
+ * The SDK client classes in a bundle, found by the name esbuild's keepNames registers for each class
+ * (`__name(this, "BackupClient")`; a command's mention of its client does not count). esbuild keeps only the
+ * code a function's handler reaches, so these are the clients its code constructs.
+ */
+export function sdkClientsIn(bundle: string): SdkClient[] {
+  return (Object.keys(SDK_CLIENTS) as SdkClient[]).filter((client) =>
+    new RegExp(`\\(\\s*[\\w$]+\\s*,\\s*"${client}"\\s*\\)`).test(bundle),
+  );
+}
+
+/** Unzips function `name` of a `serverless package` directory into `into`; resolves to its handler bundle. */
+export async function unzipFunction(packageDir: string, name: string, into: string): Promise<string> {
+  const handler = serverlessFile.functions[name]?.handler;
+  if (!handler) throw new Error(`no function ${name} in serverless.yml`);
+  await mkdir(into, { recursive: true });
+  await new Promise<void>((done, fail) =>
+    execFile('unzip', ['-q', '-o', join(packageDir, `${name}.zip`), '-d', into], (error) =>
+      error ? fail(error) : done(),
+    ),
+  );
+  return join(into, handler.replace(/\.handler$/, '.cjs'));
 }
 
 /** Where `renderTemplate` deploys: CloudFormation's pseudo parameters. */

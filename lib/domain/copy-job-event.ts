@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * AWS Backup's "Copy Job State Change" event, reduced to what settles a copy. resources[0] is the source

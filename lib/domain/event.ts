@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError, type RuleViolation } from '../errors.js';
 import { type ArnScope, checkArn, isBackupVaultName } from './arn.js';
 import { violationsFromZod } from './violations.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidLifecycleError, type RuleViolation } from '../errors.js';
 import { supportsArchiveTier, supportsColdStorage } from './resource-types.js';
 

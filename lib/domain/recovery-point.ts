@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RecoveryPointNotCopyableError, type RuleViolation } from '../errors.js';
 import { LifecycleSchema } from './lifecycle.js';
 

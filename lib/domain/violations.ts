@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { RuleViolation } from '../errors.js';
 
 /** `rules[0].destinations[1].vaultArn` from a zod issue path. */

@@ -1,8 +1,8 @@
 /**
  * Cold start and size of each function as `serverless package` bundles it: the zip's size, and the module-init
  * time (requiring the handler bundle in a fresh Node process, which is what Lambda's init phase does) against
- * two floors — a bare handler, and a bundle that only imports and constructs the AWS SDK clients the function
- * bundles.
+ * two floors — a bare handler, and a bundle that only constructs the AWS SDK clients the function's code
+ * constructs (found in its tree-shaken bundle; test/integration/iam.test.ts holds them to its IAM role).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,16 +11,21 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { serverless } from '../../local/serverless-functions.js';
-import { packageService, ROOT, removeTemporaryDirs } from '../../local/serverless-package.js';
+import {
+  packageService,
+  ROOT,
+  removeTemporaryDirs,
+  type SdkClient,
+  sdkClientsIn,
+  unzipFunction,
+} from '../../local/serverless-package.js';
 
-/** The SDK clients a bundle can hold, by the class name esbuild keeps (keepNames), and how to build each. */
-const SDK_CLIENTS = {
-  BackupClient: "new (require('@aws-sdk/client-backup').BackupClient)({ maxAttempts: 1 })",
-  DynamoDBClient:
-    "require('@aws-sdk/lib-dynamodb').DynamoDBDocumentClient.from(new (require('@aws-sdk/client-dynamodb').DynamoDBClient)({}))",
-  SFNClient: "new (require('@aws-sdk/client-sfn').SFNClient)({})",
-} as const;
-type SdkClient = keyof typeof SDK_CLIENTS;
+/** The product's own factory (lib/aws/clients.ts) for each client, so the floor builds them as a function does. */
+const FACTORIES: Record<SdkClient, string> = {
+  BackupClient: 'createBackupClient',
+  DynamoDBClient: 'createDocumentClient',
+  SFNClient: 'createSfnClient',
+};
 
 export interface ColdStartOptions {
   /** Fresh processes per module. */
@@ -32,8 +37,9 @@ export interface FunctionColdStart {
   name: string;
   zipBytes: number;
   initMs: number;
+  /** The SDK clients the function's code constructs. */
   sdkClients: SdkClient[];
-  /** Median init of a bundle that only imports and constructs those clients. */
+  /** Median init of a bundle that only constructs those clients. */
   floorWithSdkMs: number;
   ratio: number;
 }
@@ -53,15 +59,17 @@ const median = (values: number[]) => {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-/** The floor plus `clients`, bundled the way serverless.yml's esbuild settings bundle a function. */
+/** A bundle constructing only `clients`, bundled the way serverless.yml's esbuild settings bundle a function. */
 async function sdkFloor(work: string, clients: SdkClient[]): Promise<string> {
   const name = `sdk-${clients.join('-') || 'none'}`;
-  const entry = join(work, `${name}.cjs`);
+  const entry = join(work, `${name}.ts`);
   const outfile = join(work, name, 'handler.cjs');
+  const factories = clients.map((client) => FACTORIES[client]);
   await writeFile(
     entry,
-    `${clients.map((client, i) => `const client${i} = ${SDK_CLIENTS[client]};`).join('\n')}
-exports.handler = async () => ({});\n`,
+    `import { ${factories.join(', ')} } from ${JSON.stringify(join(ROOT, 'lib/aws/clients.ts'))};
+export const clients = [${factories.map((factory) => `${factory}()`).join(', ')}];
+export const handler = async () => ({});\n`,
   );
   const { esbuild } = serverless.custom;
   await build({
@@ -73,9 +81,12 @@ exports.handler = async () => ({});\n`,
     minify: esbuild.minify,
     keepNames: esbuild.keepNames,
     target: esbuild.target,
+    mainFields: esbuild.mainFields,
     nodePaths: [join(ROOT, 'node_modules')],
     logLevel: 'silent',
   });
+  const built = sdkClientsIn(await readFile(outfile, 'utf8'));
+  if (built.join() !== clients.join()) throw new Error(`the floor for ${clients} bundles ${built}`);
   return outfile;
 }
 
@@ -116,18 +127,10 @@ export async function measureColdStart(options: ColdStartOptions): Promise<ColdS
       { key: 'floor', file: floor, env: lambdaEnv('floor') },
     ];
     const functions: Omit<FunctionColdStart, 'initMs' | 'floorWithSdkMs' | 'ratio'>[] = [];
-    for (const [name, fn] of Object.entries(serverless.functions)) {
-      const zip = join(packageDir, `${name}.zip`);
-      const unzipped = join(work, 'functions', name);
-      await mkdir(unzipped, { recursive: true });
-      const unzip = spawnSync('unzip', ['-q', zip, '-d', unzipped], { encoding: 'utf8' });
-      if (unzip.status !== 0) throw new Error(`unzip ${zip} failed: ${unzip.stderr}`);
-      const file = join(unzipped, fn.handler.replace(/\.handler$/, '.cjs'));
-      const bundle = await readFile(file, 'utf8');
-      const sdkClients = (Object.keys(SDK_CLIENTS) as SdkClient[]).filter((client) =>
-        new RegExp(`\\b${client}\\b`).test(bundle),
-      );
-      functions.push({ name, zipBytes: (await stat(zip)).size, sdkClients });
+    for (const name of Object.keys(serverless.functions)) {
+      const file = await unzipFunction(packageDir, name, join(work, 'functions', name));
+      const sdkClients = sdkClientsIn(await readFile(file, 'utf8'));
+      functions.push({ name, zipBytes: (await stat(join(packageDir, `${name}.zip`))).size, sdkClients });
       subjects.push({ key: name, file, env: lambdaEnv(name) });
       const floorKey = `sdk:${sdkClients.join(',')}`;
       if (!subjects.some((subject) => subject.key === floorKey)) {

@@ -1,17 +1,17 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
 const USAGE = `Usage: npm run bench -- [options]
 
 Measures what decides whether the service is fast and cheap enough, each next to a baseline measured in the
-same run, and writes docs/BENCHMARKS.md:
+same run, and writes its sections of docs/BENCHMARKS.md (keeping the others):
   burst         N recovery points at once through C concurrent copy jobs: makespan against N / C × copy
                 time, StartCopyJob calls and LimitExceeded answers per copy, duplicates, lost copies; with
                 copy slots and with the retry-only baseline (virtual time: a run takes minutes, not hours)
   cost          $ per copy from the executions' histories and the DynamoDB capacity consumed, for a 10-minute
                 and a 6-hour copy, at us-east-1 prices
   cold-start    each function's zipped size and module-init time (serverless package output, fresh node
-                processes) against a bare handler and a bundle of just its AWS SDK clients
+                processes) against a bare handler and a bundle constructing just the SDK clients it calls
   handler-time  each handler's warm time per invocation against local endpoints (median, p99)
 Needs Java (DynamoDB Local). A full run takes about 40 minutes on 2 cores; --quick about 2.
 
@@ -91,9 +91,12 @@ const results: import('./markdown.js').BenchResults = {
   settings: { copyMinutes, busyRate },
 };
 
+// A run of some sections replaces only those in the report and keeps the others.
+const previous = out ? await readFile(out, 'utf8').catch(() => undefined) : undefined;
+
 /** Writes the report so far: a long run that dies late keeps what it measured. */
 async function save() {
-  if (out) await writeFile(out, markdown.renderMarkdown(results));
+  if (out) await writeFile(out, markdown.renderMarkdown(results, previous));
 }
 
 // Cold start first, while no DynamoDB Local competes for the CPU.

@@ -5,7 +5,7 @@
  * only to AWS Backup, and the state kept encrypted, recoverable and with bounded log retention.
  *
  * The template is packaged twice (without and with a customer managed key) and rendered for one account and
- * region by test/support/serverless-package.ts, so expectations are the ARNs a policy would really name.
+ * region by local/serverless-package.ts, so expectations are the ARNs a policy would really name.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +18,10 @@ import {
   readJson,
   removeTemporaryDirs,
   renderTemplate,
+  SDK_CLIENTS,
+  sdkClientsIn,
+  tempDir,
+  unzipFunction,
 } from '../../local/serverless-package.js';
 
 const DEPLOYMENT = { partition: 'aws', region: 'us-east-1', accountId: '111111111111' };
@@ -274,6 +278,7 @@ let functionNames: string[];
 let logRetentionDays: number;
 /** Packaged with AWS's keys (the default) and with a customer managed key, each raw and rendered. */
 let raw: Json;
+let packageDir: string;
 let rendered: Record<string, Json>;
 let renderedWithKey: Record<string, Json>;
 let statementsByRole: Record<string, Json[]>;
@@ -288,6 +293,7 @@ beforeAll(async () => {
     packageService([`--param=ledgerKmsKeyArn=${KMS_KEY}`]),
   ]);
   raw = plain.template;
+  packageDir = plain.dir;
   rendered = renderTemplate(plain.template, DEPLOYMENT).Resources;
   renderedWithKey = renderTemplate(withKey.template, DEPLOYMENT).Resources;
   statementsByRole = roleStatements(rendered);
@@ -417,6 +423,21 @@ describe('each function', () => {
       const id = `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
       return [name, raw.Resources[id] as Json] as const;
     });
+
+  it('bundles the SDK clients of exactly the services its role allows, and no other', async () => {
+    const services = new Set<string>(Object.values(SDK_CLIENTS));
+    for (const name of functionNames) {
+      const bundle = await unzipFunction(packageDir, name, await tempDir(`bundle-${name}-`));
+      const allowed = new Set(
+        (statementsByRole[FUNCTION_ROLES[name] as string] ?? [])
+          .flatMap((statement) => list(statement.Action))
+          .map((action) => action.split(':')[0] as string)
+          .filter((service) => services.has(service)),
+      );
+      const clients = sdkClientsIn(await readFile(bundle, 'utf8'));
+      expect(clients.map((client) => SDK_CLIENTS[client]).sort(), name).toEqual([...allowed].sort());
+    }
+  });
 
   it('runs as a role of its own', () => {
     const roles = functionsByName().map(([name, fn]) => {
