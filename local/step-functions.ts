@@ -45,6 +45,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { type Clock, onClock, onWallClock, wallClock } from './clock.js';
 import { functionNameFromArn } from './state-machine-definition.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -115,9 +116,9 @@ export interface LocalStepFunctionsOptions {
    * `TimeoutSecondsPath` / `HeartbeatSecondsPath` (unsupported: see the report in the module docs).
    */
   timeScale?: number;
-  /** Clock for dates (startDate, stopDate, event timestamps, Timestamp waits, remaining Lambda time). Default
-   *  `Date.now`. */
-  now?: () => number;
+  /** The clock of every date (startDate, stopDate, event timestamps, remaining Lambda time) and timer (Wait,
+   *  Retry, timeouts) of the executions; handlers run on the wall clock whatever it is. Default the wall clock. */
+  clock?: Clock;
   /** Lambda timeout reported by `context.getRemainingTimeInMillis()` (not enforced). Default 900. */
   functionTimeoutSeconds?: number;
   /** Validate the definition with asl-validator (as aws-local-stepfunctions does). Default true. */
@@ -513,6 +514,7 @@ export class LocalStepFunctions {
   readonly #tokens = new Map<string, TaskTokenRecord>();
   readonly #running = new Set<RunState>();
   readonly #internalErrors: unknown[] = [];
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #scale: number;
   readonly #region: string;
@@ -533,7 +535,8 @@ export class LocalStepFunctions {
     this.#region = arn[2] as string;
     this.#accountId = arn[3] as string;
     this.#stateMachineName = arn[4] as string;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? wallClock;
+    this.#now = () => this.#clock.now();
     this.#scale = options.timeScale ?? 1;
     if (!Number.isFinite(this.#scale) || this.#scale <= 0) {
       throw new Error(`timeScale must be a positive number, got ${options.timeScale}`);
@@ -575,7 +578,7 @@ export class LocalStepFunctions {
     });
     const prepared = prepareForInterpreter(definition, {
       timeScale: this.#scale,
-      customClock: options.now !== undefined,
+      customClock: options.clock !== undefined,
     });
     this.#convertedWaits = prepared.convertedWaits;
     this.#taskTimeoutSeconds = prepared.taskTimeoutSeconds;
@@ -590,7 +593,8 @@ export class LocalStepFunctions {
   static async start(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
     let service: LocalStepFunctions | undefined;
     const server = createServer((req, res) => {
-      if (service) void service.#handleHttp(req, res);
+      const running = service;
+      if (running) void onClock(running.#clock, () => running.#handleHttp(req, res));
       else res.writeHead(503).end();
     });
     await new Promise<void>((resolve, reject) => {
@@ -1034,19 +1038,21 @@ export class LocalStepFunctions {
     if (this.#options.waitTimeOverrides) overrides.waitTimeOverrides = this.#options.waitTimeOverrides;
     if (this.#options.retryIntervalOverrides)
       overrides.retryIntervalOverrides = this.#options.retryIntervalOverrides;
-    const handle = this.#machine.run(JSON.parse(execution.input) as JSONValue, {
-      overrides,
-      context: {
-        Execution: {
-          Id: execution.arn,
-          Name: execution.name,
-          RoleArn: this.#roleArn(),
-          RedriveCount: execution.redriveCount,
+    const handle = onClock(this.#clock, () =>
+      this.#machine.run(JSON.parse(execution.input) as JSONValue, {
+        overrides,
+        context: {
+          Execution: {
+            Id: execution.arn,
+            Name: execution.name,
+            RoleArn: this.#roleArn(),
+            RedriveCount: execution.redriveCount,
+          },
+          StateMachine: { Id: this.stateMachineArn, Name: this.#stateMachineName },
+          Task: { Token: TOKEN_PLACEHOLDER },
         },
-        StateMachine: { Id: this.stateMachineArn, Name: this.#stateMachineName },
-        Task: { Token: TOKEN_PLACEHOLDER },
-      },
-    });
+      }),
+    );
     run.abort = handle.abort;
     const consumed = (async () => {
       for await (const event of handle.eventLogs) {
@@ -1324,7 +1330,7 @@ export class LocalStepFunctions {
     const context = this.#lambdaContext(functionName, functionArn);
     let result: unknown;
     try {
-      result = await this.#options.invoke(functionName, toJson(payload), context);
+      result = await onWallClock(() => this.#options.invoke(functionName, toJson(payload), context));
       return toJson(result);
     } catch (error) {
       throw functionError(error);
