@@ -39,7 +39,9 @@ describe('repository layout', () => {
     const files = productFiles();
     expect(files).toContain('local/local-service.ts');
     const leaks = files.flatMap((file) =>
-      importsIntoTest(file, readFileSync(join(ROOT, file), 'utf8')).map((specifier) => `${file}: ${specifier}`),
+      importsIntoTest(file, readFileSync(join(ROOT, file), 'utf8')).map(
+        (specifier) => `${file}: ${specifier}`,
+      ),
     );
     expect(leaks).toEqual([]);
   });
