@@ -19,6 +19,8 @@ Options:
   --event <file>          seeds the recovery point of each event or manual input in the file (a JSON object
                           or array); repeatable
   --copy-duration <ms>    how long each copy job runs (default 0: done at once)
+  --fail-copy <vault ARN> the first copy job to this destination vault fails (repeatable): an execution to
+                          try npm run redrive on
   --dynamodb-port <port>  DynamoDB Local (default 8000)
   --backup-port <port>    the AWS Backup emulator (default 8001)
   --sfn-port <port>       the Step Functions service (default 8083)
@@ -32,6 +34,7 @@ const values = commandLine(USAGE, {
   policy: { type: 'string', default: 'copy-policy.yml' },
   event: { type: 'string', multiple: true, default: [] },
   'copy-duration': { type: 'string', default: '0' },
+  'fail-copy': { type: 'string', multiple: true, default: [] },
   'dynamodb-port': { type: 'string', default: '8000' },
   'backup-port': { type: 'string', default: '8001' },
   'sfn-port': { type: 'string', default: '8083' },
@@ -119,6 +122,12 @@ const service = await LocalService.start({
 });
 running.push(() => service.close());
 for (const input of inputs) service.seedFor(input);
+for (const vaultArn of values['fail-copy']) {
+  service.emulator.failCopy(
+    { destinationBackupVaultArn: vaultArn },
+    { state: 'FAILED', message: 'injected by --fail-copy' },
+  );
+}
 
 const variables = {
   AWS_REGION: 'us-east-1',
