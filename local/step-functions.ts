@@ -594,6 +594,8 @@ export class LocalStepFunctions {
     let service: LocalStepFunctions | undefined;
     const server = createServer((req, res) => {
       const running = service;
+      // Every API call runs on the service's clock, and so does all it starts: executions (StartExecution,
+      // RedriveExecution) with the interpreter's timers, task timeouts and heartbeats.
       if (running) void onClock(running.#clock, () => running.#handleHttp(req, res));
       else res.writeHead(503).end();
     });
@@ -1038,21 +1040,19 @@ export class LocalStepFunctions {
     if (this.#options.waitTimeOverrides) overrides.waitTimeOverrides = this.#options.waitTimeOverrides;
     if (this.#options.retryIntervalOverrides)
       overrides.retryIntervalOverrides = this.#options.retryIntervalOverrides;
-    const handle = onClock(this.#clock, () =>
-      this.#machine.run(JSON.parse(execution.input) as JSONValue, {
-        overrides,
-        context: {
-          Execution: {
-            Id: execution.arn,
-            Name: execution.name,
-            RoleArn: this.#roleArn(),
-            RedriveCount: execution.redriveCount,
-          },
-          StateMachine: { Id: this.stateMachineArn, Name: this.#stateMachineName },
-          Task: { Token: TOKEN_PLACEHOLDER },
+    const handle = this.#machine.run(JSON.parse(execution.input) as JSONValue, {
+      overrides,
+      context: {
+        Execution: {
+          Id: execution.arn,
+          Name: execution.name,
+          RoleArn: this.#roleArn(),
+          RedriveCount: execution.redriveCount,
         },
-      }),
-    );
+        StateMachine: { Id: this.stateMachineArn, Name: this.#stateMachineName },
+        Task: { Token: TOKEN_PLACEHOLDER },
+      },
+    });
     run.abort = handle.abort;
     const consumed = (async () => {
       for await (const event of handle.eventLogs) {
