@@ -93,7 +93,6 @@ export class LocalService {
     /** The handlers' DynamoDB client: tests add middleware to it to inject crashes at the ledger. */
     readonly documents: DynamoDBDocumentClient,
     readonly sfn: SFNClient,
-    readonly dynamoDbEndpoint: string,
     private readonly handlers: Record<string, Handler>,
     private readonly onInvoke: InvocationHook,
     private readonly stopDynamoDb: () => Promise<void>,
@@ -107,11 +106,27 @@ export class LocalService {
     const dynamo = options.dynamoDbEndpoint
       ? { endpoint: options.dynamoDbEndpoint, stop: async () => {} }
       : await startDynamoDbLocal();
+    // A failed start stops what it started: DynamoDB Local is a Java process that would outlive us.
+    const started: (() => Promise<void>)[] = [dynamo.stop];
+    try {
+      return await LocalService.startOn(dynamo, options, started);
+    } catch (error) {
+      for (const stop of started.reverse()) await stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  private static async startOn(
+    dynamo: { endpoint: string; stop: () => Promise<void> },
+    options: LocalServiceOptions,
+    started: (() => Promise<void>)[],
+  ): Promise<LocalService> {
     const tableName = options.ledgerTable ?? `ledger-${randomUUID()}`;
     await createLedgerTable(dynamo.endpoint, tableName);
     const vaults = [...new Set(options.policy.rules.flatMap((rule) => rule.match.sourceVaults))];
     const clock = options.clock ? { clock: options.clock } : {};
     const emulator = await BackupEmulator.start({ region: REGION, vaults, ...options.emulator, ...clock });
+    started.push(() => emulator.close());
 
     let service: LocalService | undefined;
     const handlers = await loadHandlers(() => {
@@ -128,6 +143,7 @@ export class LocalService {
       ...options.stepFunctions,
       ...clock,
     });
+    started.push(() => stepFunctions.close());
     const clientConfig = { region: REGION, credentials: DUMMY_CREDENTIALS };
     const sfn = new SFNClient({ ...clientConfig, endpoint: stepFunctions.endpoint });
     const documents = documentClient(dynamo.endpoint);
@@ -150,13 +166,12 @@ export class LocalService {
       runtime,
       documents,
       sfn,
-      dynamo.endpoint,
       handlers,
       options.onInvoke ?? ((_, invoke) => invoke()),
       dynamo.stop,
     );
-    const started = service;
-    emulator.onCopyJobStateChange((event) => started.routeCopyJobEvent(event));
+    const ready = service;
+    emulator.onCopyJobStateChange((event) => ready.routeCopyJobEvent(event));
     return service;
   }
 

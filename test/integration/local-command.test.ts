@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BackupClient, ListCopyJobsCommand } from '@aws-sdk/client-backup';
@@ -149,80 +150,80 @@ const ledgerItem = async (recoveryPoint: string, destination: string) =>
     (item) => item.recoveryPointArn === recoveryPoint && item.destinationVaultArn === destination,
   );
 
-let round1Ms = 0;
-let round2Ms = 0;
-
-beforeAll(async () => {
-  const eventFile = join(await tempDir('local-events-'), 'events.json');
-  await writeFile(eventFile, JSON.stringify([planned, forgotten]));
-  variables = await startLocal(eventFile);
-
-  let started = Date.now();
-  await Promise.all([
-    invoke('normalizeInput', planned),
-    invoke('planCopies', {
-      request: {
-        recoveryPointArn: planned.resources[0],
-        sourceBackupVaultName: 'primary',
-        origin: 'Backup Job State Change',
-      },
-      executionArn: EXECUTION_ARN,
-    }),
-    invoke('copyToDestination', copyInput(DR_WEST)),
-    invoke('copyToDestination', copyInput(DR_ISOLATED), 'to DR_ISOLATED'),
-    invoke('recordRejection', {
-      input: { recoveryPointArn: rejected, sourceBackupVaultName: 'primary', origin: 'manual' },
-      error: { Error: 'InvalidInputError', Cause: 'refused by hand' },
-      executionArn: EXECUTION_ARN,
-    }),
-  ]);
-  round1Ms = Date.now() - started;
-
-  const job = (await copyJobs()).find((j) => j.DestinationBackupVaultArn === DR_WEST);
-  started = Date.now();
-  await Promise.all([
-    invoke('checkCopyProgress', { copy: copyOf(DR_ISOLATED) }),
-    invoke('copyJobEvents', {
-      version: '0',
-      id: 'f0a1b2c3-0000-4000-8000-000000000000',
-      'detail-type': 'Copy Job State Change',
-      source: 'aws.backup',
-      account: '111111111111',
-      time: new Date().toISOString(),
-      region: 'us-east-1',
-      resources: [planned.resources[0]],
-      detail: { copyJobId: job?.CopyJobId, state: 'COMPLETED', destinationBackupVaultArn: DR_WEST },
-    }),
-    // The plan of `planned` exists by now, so only `forgotten` is the reconciler's to start.
-    invoke(
-      'reconcile',
-      {},
-      'reconcile',
-      '--param',
-      `stateMachineArn=${variables.STATE_MACHINE_ARN}`,
-      '-e',
-      'RECONCILE_GRACE_MINUTES=0',
-    ),
-  ]);
-  round2Ms = Date.now() - started;
-  console.log(`invoke local rounds: ${round1Ms} ms (5 invocations), ${round2Ms} ms (3 invocations)`);
-}, 300_000);
-
-afterAll(async () => {
-  if (local && local.exitCode === null) {
-    local.kill('SIGTERM');
-    await once(local, 'exit');
-  }
-  await removeTemporaryDirs();
-});
-
-const succeeded = (name: string) => {
-  const run = runs[name];
-  expect(run?.code, `${run?.stdout}\n${run?.stderr}`).toBe(0);
-  return printedJson(run as Run);
-};
-
 describe('serverless invoke local against npm run local', () => {
+  let round1Ms = 0;
+  let round2Ms = 0;
+
+  beforeAll(async () => {
+    const eventFile = join(await tempDir('local-events-'), 'events.json');
+    await writeFile(eventFile, JSON.stringify([planned, forgotten]));
+    variables = await startLocal(eventFile);
+
+    let started = Date.now();
+    await Promise.all([
+      invoke('normalizeInput', planned),
+      invoke('planCopies', {
+        request: {
+          recoveryPointArn: planned.resources[0],
+          sourceBackupVaultName: 'primary',
+          origin: 'Backup Job State Change',
+        },
+        executionArn: EXECUTION_ARN,
+      }),
+      invoke('copyToDestination', copyInput(DR_WEST)),
+      invoke('copyToDestination', copyInput(DR_ISOLATED), 'to DR_ISOLATED'),
+      invoke('recordRejection', {
+        input: { recoveryPointArn: rejected, sourceBackupVaultName: 'primary', origin: 'manual' },
+        error: { Error: 'InvalidInputError', Cause: 'refused by hand' },
+        executionArn: EXECUTION_ARN,
+      }),
+    ]);
+    round1Ms = Date.now() - started;
+
+    const job = (await copyJobs()).find((j) => j.DestinationBackupVaultArn === DR_WEST);
+    started = Date.now();
+    await Promise.all([
+      invoke('checkCopyProgress', { copy: copyOf(DR_ISOLATED) }),
+      invoke('copyJobEvents', {
+        version: '0',
+        id: 'f0a1b2c3-0000-4000-8000-000000000000',
+        'detail-type': 'Copy Job State Change',
+        source: 'aws.backup',
+        account: '111111111111',
+        time: new Date().toISOString(),
+        region: 'us-east-1',
+        resources: [planned.resources[0]],
+        detail: { copyJobId: job?.CopyJobId, state: 'COMPLETED', destinationBackupVaultArn: DR_WEST },
+      }),
+      // The plan of `planned` exists by now, so only `forgotten` is the reconciler's to start.
+      invoke(
+        'reconcile',
+        {},
+        'reconcile',
+        '--param',
+        `stateMachineArn=${variables.STATE_MACHINE_ARN}`,
+        '-e',
+        'RECONCILE_GRACE_MINUTES=0',
+      ),
+    ]);
+    round2Ms = Date.now() - started;
+    console.log(`invoke local rounds: ${round1Ms} ms (5 invocations), ${round2Ms} ms (3 invocations)`);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (local && local.exitCode === null) {
+      local.kill('SIGTERM');
+      await once(local, 'exit');
+    }
+    await removeTemporaryDirs();
+  });
+
+  const succeeded = (name: string) => {
+    const run = runs[name];
+    expect(run?.code, `${run?.stdout}\n${run?.stderr}`).toBe(0);
+    return printedJson(run as Run);
+  };
+
   it('covers every function in serverless.yml', () => {
     const functions = Object.keys(runs).filter((name) => !name.startsWith('to '));
     expect(functions.sort()).toEqual(Object.keys(serverlessFile.functions).sort());
@@ -287,5 +288,29 @@ describe('serverless invoke local against npm run local', () => {
     const [code] = await once(local, 'exit');
     expect(code).toBe(0);
     await expect(ensurePortFree(dynamoDbPort)).resolves.toBeUndefined();
+  });
+});
+
+describe('npm run local, when it cannot start', () => {
+  it('exits 2 with one line naming the option whose port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    const child = spawn(
+      process.execPath,
+      ['--no-warnings', '--import', 'tsx', 'scripts/local.ts', '--sfn-port', String(port)],
+      { cwd: ROOT, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = await once(child, 'exit');
+    taken.close();
+
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      `npm run local: --sfn-port: port ${port} on 127.0.0.1 is in use`,
+    ]);
   });
 });
