@@ -383,6 +383,20 @@ describe('StartCopyJob validation', () => {
     expect(unfinished).toBeInstanceOf(InvalidRequestException);
     expect(unfinished.message).toContain('CREATING');
   });
+
+  it('describes an unseeded recovery point in an existing vault as a completed EBS one, when told to', async () => {
+    const { client } = await setup({ vaults: ['primary'], describeUnseededRecoveryPoints: true });
+    const arn = 'arn:aws:backup:us-east-1:111111111111:recovery-point:never-seeded';
+
+    const described = await client.send(
+      new DescribeRecoveryPointCommand({ BackupVaultName: 'primary', RecoveryPointArn: arn }),
+    );
+    expect(described).toMatchObject({ RecoveryPointArn: arn, Status: 'COMPLETED', ResourceType: 'EBS' });
+    const noVault = await failure(
+      client.send(new DescribeRecoveryPointCommand({ BackupVaultName: 'nowhere', RecoveryPointArn: arn })),
+    );
+    expect(noVault).toBeInstanceOf(ResourceNotFoundException);
+  });
 });
 
 describe('copy job lifecycle', () => {
