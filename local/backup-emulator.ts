@@ -64,6 +64,8 @@ export interface BackupEmulatorOptions {
 
 type ResolvedOptions = Required<BackupEmulatorOptions>;
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 // Unverified against AWS (EC2 dropped: AMIs have no cold tier); the lead is confirming, hence an option.
 export const DEFAULT_COLD_STORAGE_RESOURCE_TYPES: readonly string[] = [
   'EFS',
@@ -391,8 +393,10 @@ export class BackupEmulator {
       () => {
         this.timers.delete(timer);
         this.advance();
+        if (clock.now() < at) this.advanceAt(at);
       },
-      Math.max(0, at - clock.now()),
+      // setTimeout turns a delay beyond 2^31-1 ms into 1 ms: wait at most that long, then again.
+      Math.min(Math.max(0, at - clock.now()), MAX_TIMER_MS),
     );
     this.timers.add(timer);
   }
