@@ -16,6 +16,7 @@ import type {
   RecoveryPointCreator,
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
+import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
 export type BackupOperation =
   | 'StartCopyJob'
@@ -32,14 +33,14 @@ export interface BackupEmulatorOptions {
   region?: string;
   /** Account for generated ARNs and for recovery points whose ARN carries none (EBS snapshots). */
   accountId?: string;
-  /** Clock in epoch ms; inject one to drive job timing from a test. Default Date.now. */
-  now?: () => number;
+  /** The clock of job timing and dates: each job changes state on it when due. Default the wall clock. */
+  clock?: Clock;
+  /** Port to listen on, on 127.0.0.1. Default 0 (random). */
+  port?: number;
   /** A copy job turns RUNNING this long after it is created. Default 0. */
   runningAfterMs?: number;
   /** A copy job finishes this long after it is created. Default 0. */
   copyDurationMs?: number;
-  /** Period of the (unref'd) timer that advances jobs so listeners fire without polling; 0 disables. Default 10. */
-  tickMs?: number;
   /** Copy jobs CREATED or RUNNING per account before StartCopyJob answers LimitExceededException. Default Infinity. */
   concurrencyLimit?: number;
   /** How long an IdempotencyToken maps to its job. Default 24 h. */
@@ -56,9 +57,14 @@ export interface BackupEmulatorOptions {
   defaultPageSize?: number;
   /** Vaults that exist without a seeded recovery point (seeding adds its vault). Default ['primary']. */
   vaults?: readonly string[];
+  /** Describes a recovery point nobody seeded, in a vault that exists, as a completed EBS one (for trying the
+   *  functions by hand); otherwise it is ResourceNotFoundException. Default false. */
+  describeUnseededRecoveryPoints?: boolean;
 }
 
 type ResolvedOptions = Required<BackupEmulatorOptions>;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 // Unverified against AWS (EC2 dropped: AMIs have no cold tier); the lead is confirming, hence an option.
 export const DEFAULT_COLD_STORAGE_RESOURCE_TYPES: readonly string[] = [
@@ -230,7 +236,7 @@ export class BackupEmulator {
   /** Events delivered to listeners, in order. */
   readonly events: CopyJobStateChangeEvent[] = [];
   private readonly server: Server;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers = new Set<ClockTimer>();
   private port = 0;
   private seq = 0;
   private recoveryPoints = new Map<string, RecoveryPoint>();
@@ -245,10 +251,10 @@ export class BackupEmulator {
     this.options = {
       region: 'us-east-1',
       accountId: '111111111111',
-      now: Date.now,
+      clock: wallClock,
+      port: 0,
       runningAfterMs: 0,
       copyDurationMs: 0,
-      tickMs: 10,
       concurrencyLimit: Number.POSITIVE_INFINITY,
       idempotencyWindowMs: DAY_MS,
       coldStorageResourceTypes: DEFAULT_COLD_STORAGE_RESOURCE_TYPES,
@@ -257,6 +263,7 @@ export class BackupEmulator {
       operationLatencyMs: {},
       defaultPageSize: 100,
       vaults: ['primary'],
+      describeUnseededRecoveryPoints: false,
       ...options,
     };
     this.vaults = new Set(this.options.vaults);
@@ -267,13 +274,9 @@ export class BackupEmulator {
     const emulator = new BackupEmulator(options);
     await new Promise<void>((resolve, reject) => {
       emulator.server.once('error', reject);
-      emulator.server.listen(0, '127.0.0.1', resolve);
+      emulator.server.listen(emulator.options.port, '127.0.0.1', resolve);
     });
     emulator.port = (emulator.server.address() as AddressInfo).port;
-    if (emulator.options.tickMs > 0) {
-      emulator.timer = setInterval(() => emulator.advance(), emulator.options.tickMs);
-      emulator.timer.unref();
-    }
     return emulator;
   }
 
@@ -288,7 +291,7 @@ export class BackupEmulator {
       partial.RecoveryPointArn ?? `arn:aws:backup:${region}:${accountId}:recovery-point:${randomUUID()}`;
     const account = ARN.exec(arn)?.[1] ?? accountId;
     const vault = partial.BackupVaultName ?? 'primary';
-    const created = partial.CreationDate ?? new Date(this.options.now());
+    const created = partial.CreationDate ?? new Date(this.options.clock.now());
     const rp: RecoveryPoint = {
       BackupVaultArn: `arn:aws:backup:${region}:${account}:backup-vault:${vault}`,
       ResourceArn: `arn:aws:ec2:${region}:${account}:volume/vol-${randomUUID().replaceAll('-', '').slice(0, 17)}`,
@@ -342,7 +345,7 @@ export class BackupEmulator {
 
   /** Moves every job to the state the clock says it is in, emitting one event per transition. */
   advance(): void {
-    const now = this.options.now();
+    const now = this.options.clock.now();
     for (const rec of this.jobs.values()) {
       if (rec.state === 'CREATED' && now >= rec.runningAt) this.transition(rec, 'RUNNING', rec.runningAt);
       if (rec.state === 'RUNNING' && now >= rec.finishAt) this.finish(rec, rec.finishAt);
@@ -352,7 +355,7 @@ export class BackupEmulator {
   /** Finishes every unfinished job now, whatever the clock says; returns how many it finished. */
   settle(): number {
     this.advance();
-    const now = this.options.now();
+    const now = this.options.clock.now();
     let finished = 0;
     for (const rec of this.jobs.values()) {
       if (rec.state === 'CREATED') this.transition(rec, 'RUNNING', now);
@@ -377,10 +380,25 @@ export class BackupEmulator {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    for (const timer of this.timers) this.options.clock.clearTimeout(timer);
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections(); // the SDK keeps sockets alive; close() alone would wait for them
     await closed;
+  }
+
+  /** Listeners hear of a job's state change when it is due, without anyone polling. */
+  private advanceAt(at: number): void {
+    const { clock } = this.options;
+    const timer = clock.setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.advance();
+        if (clock.now() < at) this.advanceAt(at);
+      },
+      // setTimeout turns a delay beyond 2^31-1 ms into 1 ms: wait at most that long, then again.
+      Math.min(Math.max(0, at - clock.now()), MAX_TIMER_MS),
+    );
+    this.timers.add(timer);
   }
 
   // ---- HTTP ----
@@ -478,7 +496,7 @@ export class BackupEmulator {
         throw new ApiError('InvalidParameterValueException', `Invalid ARN for ${name}: ${request[name]}`);
       }
     }
-    const now = this.options.now();
+    const now = this.options.clock.now();
     const token = request.IdempotencyToken;
     const { IdempotencyToken: _token, ...identity } = request;
     const fingerprint = canonicalJson(identity);
@@ -533,6 +551,8 @@ export class BackupEmulator {
       outcome: this.takeOutcome(request),
     };
     this.jobs.set(rec.id, rec);
+    this.advanceAt(rec.runningAt);
+    if (rec.finishAt > rec.runningAt) this.advanceAt(rec.finishAt);
     if (token !== undefined) this.tokens.set(token, { jobId: rec.id, fingerprint, at: now });
     this.emit(rec, now);
     return { CopyJobId: rec.id, CreationDate: new Date(now), IsParent: source.IsParent };
@@ -677,7 +697,11 @@ export class BackupEmulator {
   private findRecoveryPoint(vault: string, arn: string): RecoveryPoint {
     if (!this.vaults.has(vault))
       throw new ApiError('ResourceNotFoundException', `Backup vault ${vault} does not exist`);
-    const rp = this.recoveryPoints.get(rpKey(vault, arn));
+    const rp =
+      this.recoveryPoints.get(rpKey(vault, arn)) ??
+      (this.options.describeUnseededRecoveryPoints
+        ? this.seedRecoveryPoint({ RecoveryPointArn: arn, BackupVaultName: vault })
+        : undefined);
     if (!rp)
       throw new ApiError(
         'ResourceNotFoundException',

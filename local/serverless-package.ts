@@ -77,6 +77,20 @@ export async function serverless(args: string[]): Promise<Run> {
   });
 }
 
+/** The JSON object invoke local prints: from the first line that opens `{` to the last line that closes it. */
+// biome-ignore lint/suspicious/noExplicitAny: the printed result is untyped JSON.
+export function printedJson(run: Run): Record<string, any> {
+  const start = run.stdout.search(/^\{/m);
+  const end = run.stdout.lastIndexOf('\n}');
+  const found = start >= 0 && end > start;
+  const text = found ? run.stdout.slice(start, end + 2) : '';
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`no JSON object in the output (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
 export const readJson = async (path: string): Promise<Json> => JSON.parse(await readFile(path, 'utf8'));
 
 /** `serverless package` into a new directory; resolves to that directory and the update-stack template.

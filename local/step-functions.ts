@@ -62,6 +62,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { type Clock, onClock, onWallClock, wallClock } from './clock.js';
 import { functionNameFromArn } from './state-machine-definition.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -123,9 +124,11 @@ export interface LocalStepFunctionsOptions {
    * `TimeoutSecondsPath` / `HeartbeatSecondsPath` (unsupported: see the report in the module docs).
    */
   timeScale?: number;
-  /** Clock for dates (startDate, stopDate, event timestamps, Timestamp waits, remaining Lambda time). Default
-   *  `Date.now`. */
-  now?: () => number;
+  /** The clock of every date (startDate, stopDate, event timestamps, remaining Lambda time) and timer (Wait,
+   *  Retry, timeouts) of the executions; handlers run on the wall clock whatever it is. Default the wall clock. */
+  clock?: Clock;
+  /** The state machine's name in its ARN (account 123456789012, us-east-1). Default `copy-recovery-point`. */
+  stateMachineName?: string;
   /** Port to listen on, on 127.0.0.1. Default 0 (random). */
   port?: number;
 }
@@ -583,8 +586,8 @@ function deferred<T>(): Deferred<T> {
 export class LocalStepFunctions {
   /** `http://127.0.0.1:<port>` — give it to `SFNClient` as `endpoint`. */
   readonly endpoint: string;
-  readonly stateMachineArn =
-    `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:stateMachine:${STATE_MACHINE_NAME}`;
+  readonly stateMachineArn: string;
+  readonly #stateMachineName: string;
 
   readonly #options: LocalStepFunctionsOptions;
   readonly #server: Server;
@@ -601,6 +604,7 @@ export class LocalStepFunctions {
   readonly #tokens = new Map<string, TaskTokenRecord>();
   readonly #running = new Set<RunState>();
   readonly #internalErrors: unknown[] = [];
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #scale: number;
   #seq = 0;
@@ -610,7 +614,10 @@ export class LocalStepFunctions {
     this.#options = options;
     this.#server = server;
     this.endpoint = endpoint;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? wallClock;
+    this.#now = () => this.#clock.now();
+    this.#stateMachineName = options.stateMachineName ?? STATE_MACHINE_NAME;
+    this.stateMachineArn = `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:stateMachine:${this.#stateMachineName}`;
     this.#scale = options.timeScale ?? 1;
     if (!Number.isFinite(this.#scale) || this.#scale <= 0) {
       throw new Error(`timeScale must be a positive number, got ${options.timeScale}`);
@@ -668,7 +675,7 @@ export class LocalStepFunctions {
   #prepare(definition: StateMachineDefinition): PreparedDefinition {
     return prepareForInterpreter(definition, {
       timeScale: this.#scale,
-      customClock: this.#options.now !== undefined,
+      customClock: this.#options.clock !== undefined,
     });
   }
 
@@ -683,7 +690,10 @@ export class LocalStepFunctions {
   static async start(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
     let service: LocalStepFunctions | undefined;
     const server = createServer((req, res) => {
-      if (service) void service.#handleHttp(req, res);
+      const running = service;
+      // Every API call runs on the service's clock, and so does all it starts: executions (StartExecution,
+      // RedriveExecution) with the interpreter's timers, task timeouts and heartbeats.
+      if (running) void onClock(running.#clock, () => running.#handleHttp(req, res));
       else res.writeHead(503).end();
     });
     await new Promise<void>((resolve, reject) => {
@@ -833,7 +843,7 @@ export class LocalStepFunctions {
         `Invalid State Machine Execution Input: '${(error as Error).message}'`,
       );
     }
-    const arn = `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:execution:${STATE_MACHINE_NAME}:${name}`;
+    const arn = `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:execution:${this.#stateMachineName}:${name}`;
     const existing = this.#executions.get(arn);
     if (existing) {
       // AWS (Standard): same name and same input as a RUNNING execution → the original response; a closed
@@ -1148,7 +1158,7 @@ export class LocalStepFunctions {
           RoleArn: this.#roleArn(),
           RedriveCount: execution.redriveCount,
         },
-        StateMachine: { Id: this.stateMachineArn, Name: STATE_MACHINE_NAME },
+        StateMachine: { Id: this.stateMachineArn, Name: this.#stateMachineName },
         Task: { Token: TOKEN_PLACEHOLDER },
       },
     });
@@ -1419,7 +1429,7 @@ export class LocalStepFunctions {
     const context = this.#lambdaContext(functionName, functionArn);
     let result: unknown;
     try {
-      result = await this.#options.invoke(functionName, toJson(payload), context);
+      result = await onWallClock(() => this.#options.invoke(functionName, toJson(payload), context));
       return toJson(result);
     } catch (error) {
       throw functionError(error);

@@ -233,11 +233,13 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 /**
  * Runs a command's `main`, whose result is its exit code: a UsageError prints one line (its details on the
  * next lines) and exits 2, any other error prints its message and exits 1; a stack trace only with --debug.
- * Cleanups run on every way out; SIGINT and SIGTERM exit 130 and 143 after them.
+ * Cleanups run on every way out; SIGINT and SIGTERM exit 130 and 143 after them, or 0 with
+ * `signalsEndNormally` (a service that runs until Ctrl-C).
  */
-export function run(main: () => Promise<number>): void {
+export function run(main: () => Promise<number>, { signalsEndNormally = false } = {}): void {
   const debug = process.argv.includes('--debug');
-  for (const [signal, code] of Object.entries(SIGNAL_EXIT)) {
+  for (const [signal, signalCode] of Object.entries(SIGNAL_EXIT)) {
+    const code = signalsEndNormally ? EXIT.ok : signalCode;
     process.once(signal, () => {
       console.error(`\n${signal}: stopping`);
       // A cleanup that hangs must not keep the process alive; DynamoDB Local also dies with the process.

@@ -3,11 +3,13 @@
  * the same (virtual) time. Runs the real workflow with copy slots (COPY_SLOTS = C) or with the state machine's
  * Retry alone (COPY_SLOTS = 0), and measures how close the drain comes to the ideal N / C × copy time.
  */
+import { performance } from 'node:perf_hooks';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { backupJobCompleted, policyFor } from '../../local/factories.js';
+import { LocalService, type LocalServiceOptions } from '../../local/local-service.js';
 import { functionNameFromArn } from '../../local/state-machine-definition.js';
-import { VirtualTime } from '../../local/virtual-time.js';
-import { BenchStack, type DynamoDbMeter } from './bench-stack.js';
+import { VirtualClock } from '../../local/virtual-clock.js';
+import { type DynamoDbMeter, meterDynamoDb } from './dynamodb-meter.js';
 
 export type ThrottleMode = 'slots' | 'retry-only';
 
@@ -20,7 +22,7 @@ export interface BurstOptions {
   mode: ThrottleMode;
   /** Virtual duration of every copy job. */
   copyDurationMs: number;
-  /** Virtual ms per wall-clock ms of work in flight (see VirtualTime). */
+  /** Virtual ms per wall-clock ms of work in flight (see VirtualClock). */
   busyRate: number;
   /** Stop a run that has not drained by this many times the ideal makespan (virtual). Default 3. */
   maxMakespanRatio?: number;
@@ -86,20 +88,52 @@ function invokedFunctions(history: HistoryEvent[]): string[] {
   });
 }
 
-export function usageOf(stack: BenchStack, copies: number): Usage {
+/** A LocalService whose every invocation is timed and every DynamoDB request metered. */
+export interface MeteredService {
+  service: LocalService;
+  /** Wall-clock ms of every invocation, per function. */
+  invocations: Record<string, number[]>;
+  dynamoDb: DynamoDbMeter;
+}
+
+/** Starts a LocalService on `clock`, timing each invocation (as work in flight on a VirtualClock). */
+export async function startMeteredService(
+  options: Omit<LocalServiceOptions, 'clock' | 'onInvoke'> & { clock?: VirtualClock },
+): Promise<MeteredService> {
+  const invocations: Record<string, number[]> = {};
+  const timed = async (name: string, invoke: () => Promise<unknown>) => {
+    const started = performance.now();
+    try {
+      return await invoke();
+    } finally {
+      const durations = invocations[name] ?? [];
+      durations.push(performance.now() - started);
+      invocations[name] = durations;
+    }
+  };
+  const { clock } = options;
+  const service = await LocalService.start({
+    ...options,
+    onInvoke: clock ? (name, invoke) => clock.busy(() => timed(name, invoke)) : timed,
+  });
+  return { service, invocations, dynamoDb: meterDynamoDb(service.documents) };
+}
+
+export function usageOf(metered: MeteredService, copies: number): Usage {
+  const { service: stack } = metered;
   const executions = stack.stepFunctions.executions();
   const invocations = new Map<string, number>();
   for (const name of executions.flatMap((execution) => invokedFunctions(execution.history))) {
     invocations.set(name, (invocations.get(name) ?? 0) + 1);
   }
   // Not in any history: EventBridge invokes it for each Copy Job State Change the rule matches.
-  invocations.set('copyJobEvents', stack.invocations.copyJobEvents?.length ?? 0);
+  invocations.set('copyJobEvents', metered.invocations.copyJobEvents?.length ?? 0);
   const lambda = Object.fromEntries(
     [...invocations].map(([name, count]) => [
       name,
       {
         invocations: count,
-        billedMs: (stack.invocations[name] ?? []).reduce((sum, ms) => sum + Math.ceil(ms), 0),
+        billedMs: (metered.invocations[name] ?? []).reduce((sum, ms) => sum + Math.ceil(ms), 0),
       },
     ]),
   );
@@ -108,22 +142,43 @@ export function usageOf(stack: BenchStack, copies: number): Usage {
     executions: executions.length,
     transitions: executions.reduce((sum, execution) => sum + execution.transitions, 0),
     lambda,
-    dynamoDb: stack.dynamoDb,
+    dynamoDb: metered.dynamoDb,
   };
+}
+
+/** Settles `service`, or rejects once its executions wait on nothing: no timer, no copy job, no work. */
+async function settleOrStall(service: LocalService, clock: VirtualClock): Promise<void> {
+  let watchdog: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    let quietChecks = 0;
+    watchdog = setInterval(() => {
+      quietChecks = clock.stalled ? quietChecks + 1 : 0;
+      if (quietChecks < 3) return;
+      const running = service.stepFunctions.executions().filter((e) => e.status === 'RUNNING').length;
+      reject(new Error(`${running} executions wait on nothing: no timer, no copy job, no work in flight`));
+    }, 500);
+  });
+  try {
+    await Promise.race([service.settle(), stalled]);
+  } finally {
+    clearInterval(watchdog);
+  }
 }
 
 export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   const n = options.recoveryPoints;
-  const stack = await BenchStack.start({
+  const clock = new VirtualClock(options.busyRate);
+  const metered = await startMeteredService({
     dynamoDbEndpoint: options.dynamoDbEndpoint,
     policy: policyFor(),
     copySlots: options.mode === 'slots' ? options.concurrency : 0,
-    concurrencyLimit: options.concurrency,
-    copyDurationMs: options.copyDurationMs,
-    time: new VirtualTime(options.busyRate),
+    emulator: { concurrencyLimit: options.concurrency, copyDurationMs: options.copyDurationMs },
+    clock,
   });
+  const stack = metered.service;
+  clock.start();
   const wallStart = Date.now();
-  const firstDelivery = stack.now();
+  const firstDelivery = clock.now();
   const idealS = (Math.ceil(n / options.concurrency) * options.copyDurationMs) / 1000;
   const virtualCap = firstDelivery + (options.maxMakespanRatio ?? 3) * idealS * 1000;
   const wallCap = wallStart + (options.maxWallSeconds ?? 300) * 1000;
@@ -135,15 +190,17 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   });
   const progress = setInterval(() => {
     const ended = stack.stepFunctions.executions().filter((e) => e.status !== 'RUNNING').length;
-    options.onProgress?.(ended, stack.now() - firstDelivery);
-    if (stack.now() > virtualCap) stoppedBy = 'makespan cap';
+    options.onProgress?.(ended, clock.now() - firstDelivery);
+    if (clock.now() > virtualCap) stoppedBy = 'makespan cap';
     else if (Date.now() > wallCap) stoppedBy = 'wall-clock cap';
     if (stoppedBy !== 'drained') stop();
   }, 1000);
   try {
     const events = Array.from({ length: n }, () => backupJobCompleted());
-    await Promise.all(events.map((event) => stack.deliver(event)));
-    const settled = stack.settle();
+    for (const event of events) stack.seedFor(event);
+    // Deliveries are work in flight: the clock must not jump ahead while StartExecution requests are sent.
+    await Promise.all(events.map((event) => clock.busy(() => stack.deliver(event))));
+    const settled = settleOrStall(stack, clock);
     // Stopped at the cap, the run is abandoned: its settling is of no interest any more.
     settled.catch(() => {});
     await Promise.race([settled, capped]);
@@ -151,7 +208,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     const executions = stack.stepFunctions.executions();
     const running = executions.filter((e) => e.status === 'RUNNING');
     const lastEnd =
-      running.length > 0 ? stack.now() : Math.max(...executions.map((e) => e.stopDate?.getTime() ?? 0));
+      running.length > 0 ? clock.now() : Math.max(...executions.map((e) => e.stopDate?.getTime() ?? 0));
     const jobsByCopy = new Map<string, { completed: boolean; jobs: number }>();
     for (const job of stack.emulator.copyJobs()) {
       const copy = jobsByCopy.get(job.request.RecoveryPointArn ?? '') ?? { completed: false, jobs: 0 };
@@ -165,7 +222,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     const copied = (e: (typeof executions)[number]) =>
       jobsByCopy.get((e.input as { resources: string[] }).resources[0] ?? '')?.completed === true;
     const { operations, errors } = stack.emulator.calls;
-    const usage = usageOf(stack, n);
+    const usage = usageOf(metered, n);
     return {
       recoveryPoints: n,
       concurrency: options.concurrency,
@@ -195,6 +252,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     };
   } finally {
     clearInterval(progress);
+    clock.stop();
     await stack.close();
   }
 }

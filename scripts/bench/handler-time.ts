@@ -9,7 +9,7 @@ import { copyKey } from '../../lib/copy.js';
 import { copySlotHolder } from '../../lib/domain/keys.js';
 import { backupJobCompleted, policyFor } from '../../local/factories.js';
 import { serverless } from '../../local/serverless-functions.js';
-import { BenchStack, lambdaContext } from './bench-stack.js';
+import { startMeteredService } from './burst.js';
 
 export interface HandlerTimeOptions {
   dynamoDbEndpoint: string;
@@ -44,12 +44,11 @@ const EXECUTION_ARN = 'arn:aws:states:us-east-1:123456789012:execution:copy-reco
 export async function measureHandlerTime(options: HandlerTimeOptions): Promise<HandlerTimeResult> {
   const total = options.warmUp + options.invocations;
   // On the wall clock; copies run for a day, so every job is still RUNNING when it is checked.
-  const stack = await BenchStack.start({
+  const { service: stack } = await startMeteredService({
     dynamoDbEndpoint: options.dynamoDbEndpoint,
     policy: policyFor(),
     copySlots: 10,
-    concurrencyLimit: Number.POSITIVE_INFINITY,
-    copyDurationMs: 86_400_000,
+    emulator: { copyDurationMs: 86_400_000 },
   });
   const handlers: HandlerTime[] = [];
   const time = async <T>(
@@ -63,7 +62,7 @@ export async function measureHandlerTime(options: HandlerTimeOptions): Promise<H
     const durations: number[] = [];
     for (const input of inputs) {
       const started = performance.now();
-      const output = (await stack.invoke(name, input, lambdaContext(name))) as T;
+      const output = (await stack.invoke(name, input)) as T;
       durations.push(performance.now() - started);
       outputs.push(output);
       await after?.(input, output);
@@ -85,7 +84,7 @@ export async function measureHandlerTime(options: HandlerTimeOptions): Promise<H
   };
   try {
     const events = Array.from({ length: total }, () => backupJobCompleted());
-    for (const event of events) stack.seed(event);
+    for (const event of events) stack.seedFor(event);
     const requests = await time('normalizeInput', 'Backup Job State Change event', events);
     const plans = await time<PlanCopiesOutput>(
       'planCopies',

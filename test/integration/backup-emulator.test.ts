@@ -42,9 +42,9 @@ async function setup(options: BackupEmulatorOptions = {}, maxAttempts = 1) {
   return { emulator, client };
 }
 
-/** A clock the test moves by hand. */
+/** A clock the test moves by hand: its timers never fire, every request brings the jobs up to date. */
 function manualClock(start = T0) {
-  const clock = { t: start, now: () => clock.t };
+  const clock = { t: start, now: () => clock.t, setTimeout: () => ({}), clearTimeout: () => {} };
   return clock;
 }
 
@@ -73,10 +73,9 @@ describe('StartCopyJob and DescribeCopyJob', () => {
   it('round-trips a copy job through the real SDK', async () => {
     const clock = manualClock();
     const { emulator, client } = await setup({
-      now: clock.now,
+      clock,
       runningAfterMs: 1_000,
       copyDurationMs: 60_000,
-      tickMs: 0,
     });
     const rp = emulator.seedRecoveryPoint({ ResourceArn: 'arn:aws:ec2:us-east-1:111111111111:volume/vol-1' });
 
@@ -149,7 +148,7 @@ describe('StartCopyJob idempotency', () => {
 
   it('starts a new job once the idempotency window has passed', async () => {
     const clock = manualClock();
-    const { emulator, client } = await setup({ now: clock.now, idempotencyWindowMs: 1_000, tickMs: 0 });
+    const { emulator, client } = await setup({ clock, idempotencyWindowMs: 1_000 });
     const rp = emulator.seedRecoveryPoint();
     const input = copyOf(rp, { IdempotencyToken: 'tok' });
 
@@ -187,10 +186,9 @@ describe('StartCopyJob limits and faults', () => {
   it('answers LimitExceededException past the per-account concurrency limit, but not for replays', async () => {
     const clock = manualClock();
     const { emulator, client } = await setup({
-      now: clock.now,
+      clock,
       concurrencyLimit: 2,
       copyDurationMs: 10_000,
-      tickMs: 0,
     });
     const rp = emulator.seedRecoveryPoint();
     const a = await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'a' })));
@@ -385,16 +383,29 @@ describe('StartCopyJob validation', () => {
     expect(unfinished).toBeInstanceOf(InvalidRequestException);
     expect(unfinished.message).toContain('CREATING');
   });
+
+  it('describes an unseeded recovery point in an existing vault as a completed EBS one, when told to', async () => {
+    const { client } = await setup({ vaults: ['primary'], describeUnseededRecoveryPoints: true });
+    const arn = 'arn:aws:backup:us-east-1:111111111111:recovery-point:never-seeded';
+
+    const described = await client.send(
+      new DescribeRecoveryPointCommand({ BackupVaultName: 'primary', RecoveryPointArn: arn }),
+    );
+    expect(described).toMatchObject({ RecoveryPointArn: arn, Status: 'COMPLETED', ResourceType: 'EBS' });
+    const noVault = await failure(
+      client.send(new DescribeRecoveryPointCommand({ BackupVaultName: 'nowhere', RecoveryPointArn: arn })),
+    );
+    expect(noVault).toBeInstanceOf(ResourceNotFoundException);
+  });
 });
 
 describe('copy job lifecycle', () => {
   it('moves CREATED -> RUNNING -> COMPLETED on the injected clock and emits one event per transition', async () => {
     const clock = manualClock();
     const { emulator, client } = await setup({
-      now: clock.now,
+      clock,
       runningAfterMs: 1_000,
       copyDurationMs: 5_000,
-      tickMs: 0,
     });
     const events: CopyJobStateChangeEvent[] = [];
     emulator.onCopyJobStateChange((e) => events.push(e));
@@ -444,7 +455,7 @@ describe('copy job lifecycle', () => {
   });
 
   it('delivers events from its own timer, without any request', async () => {
-    const { emulator, client } = await setup({ copyDurationMs: 30, tickMs: 5 });
+    const { emulator, client } = await setup({ copyDurationMs: 30 });
     const rp = emulator.seedRecoveryPoint();
     const completed = new Promise<CopyJobStateChangeEvent>((resolve) =>
       emulator.onCopyJobStateChange((e) => e.detail.state === 'COMPLETED' && resolve(e)),
@@ -495,7 +506,7 @@ describe('copy job lifecycle', () => {
 
   it('settle() finishes every unfinished job at once', async () => {
     const clock = manualClock();
-    const { emulator, client } = await setup({ now: clock.now, copyDurationMs: 3_600_000, tickMs: 0 });
+    const { emulator, client } = await setup({ clock, copyDurationMs: 3_600_000 });
     const rp = emulator.seedRecoveryPoint();
     await client.send(new StartCopyJobCommand(copyOf(rp)));
     await client.send(new StartCopyJobCommand(copyOf(rp, { DestinationBackupVaultArn: OTHER_DEST })));

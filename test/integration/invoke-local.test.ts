@@ -2,28 +2,20 @@
  * Runs the bundled normalizeInput function through `serverless invoke local` (osls + serverless-esbuild: the
  * same CommonJS bundle that ships, with the environment serverless.yml gives it).
  *
- * Each invocation runs in its own temporary copy of the service (test/support/serverless-package.ts), because
+ * Each invocation runs in its own temporary copy of the service (local/serverless-package.ts), because
  * serverless-esbuild builds into `<service>/.esbuild` and two invocations sharing it would race. Both invocations
  * run in parallel.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, type Run, removeTemporaryDirs, serverless } from '../../local/serverless-package.js';
-
-/** The JSON object invoke local prints: from the first line that opens `{` to the last line that closes it. */
-// biome-ignore lint/suspicious/noExplicitAny: the printed result is untyped JSON.
-function printedJson(run: Run): Record<string, any> {
-  const start = run.stdout.search(/^\{/m);
-  const end = run.stdout.lastIndexOf('\n}');
-  const found = start >= 0 && end > start;
-  const text = found ? run.stdout.slice(start, end + 2) : '';
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`no JSON object in the output (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
-  }
-}
+import {
+  printedJson,
+  ROOT,
+  type Run,
+  removeTemporaryDirs,
+  serverless,
+} from '../../local/serverless-package.js';
 
 const invoke = (...input: string[]) => serverless(['invoke', 'local', '-f', 'normalizeInput', ...input]);
 

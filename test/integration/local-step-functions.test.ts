@@ -34,6 +34,7 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { wallClock } from '../../local/clock.js';
 import {
   functionNameFromArn,
   loadDefinition,
@@ -1093,7 +1094,9 @@ describe('LocalStepFunctions', () => {
       Fixed: { Type: 'Wait', Timestamp: '2026-01-01T00:00:30Z', Next: 'FromInput' },
       FromInput: { Type: 'Wait', TimestampPath: '$.until', End: true },
     });
-    const { sfn, client } = await start(definition, async () => null, { now: () => now });
+    const { sfn, client } = await start(definition, async () => null, {
+      clock: { ...wallClock, now: () => now },
+    });
     const started = Date.now();
     const described = await run(client, sfn, { until: '2026-01-01T00:00:50Z' });
     const elapsed = Date.now() - started;
