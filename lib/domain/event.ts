@@ -42,10 +42,11 @@ const ManualSchema = CopyRequestSchema.pick({
   destinations: true,
 }).strict();
 
-const DETAIL_TYPES: Record<string, z.ZodType<{ backupVaultName: string }>> = {
-  'Backup Job State Change': BackupJobDetail,
-  'Recovery Point State Change': RecoveryPointDetail,
-};
+/** A Map, not an object: a detail-type of `__proto__` or `constructor` must find nothing. */
+const DETAIL_TYPES = new Map<string, z.ZodType<{ backupVaultName: string }>>([
+  ['Backup Job State Change', BackupJobDetail],
+  ['Recovery Point State Change', RecoveryPointDetail],
+]);
 
 function isEvent(input: unknown): input is { 'detail-type': unknown } {
   return typeof input === 'object' && input !== null && 'detail-type' in input;
@@ -60,13 +61,13 @@ function parseOrReject<T>(schema: z.ZodType<T>, input: unknown, prefix: string, 
 function fromEvent(input: unknown, scope: ArnScope): CopyRequest {
   const event = parseOrReject(EnvelopeSchema, input, '', 'not an AWS Backup event');
   const detailType = event['detail-type'];
-  const detailSchema = DETAIL_TYPES[detailType];
+  const detailSchema = DETAIL_TYPES.get(detailType);
   if (!detailSchema) {
     throw new InvalidInputError([
       {
         field: 'detail-type',
         value: detailType,
-        rule: `must be one of ${Object.keys(DETAIL_TYPES).join(', ')}`,
+        rule: `must be one of ${[...DETAIL_TYPES.keys()].join(', ')}`,
       },
     ]);
   }

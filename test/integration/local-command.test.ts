@@ -310,7 +310,7 @@ describe('npm run local, when it cannot start', () => {
 
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')).toEqual([
-      `npm run local: --sfn-port: port ${port} on 127.0.0.1 is in use`,
+      `--sfn-port: port ${port} on 127.0.0.1 is in use`,
     ]);
   });
 });

@@ -118,6 +118,12 @@ describe('normalizeInput: refusals name the field', () => {
       'detail-type',
       'Backup Job State Change, Recovery Point State Change',
     ],
+    ...['__proto__', 'constructor', 'toString'].map((key): [string, () => unknown, string, string] => [
+      `a detail-type naming an Object.prototype key (${key})`,
+      () => ({ ...backupJobEvent(), 'detail-type': key }),
+      'detail-type',
+      'Backup Job State Change, Recovery Point State Change',
+    ]),
     [
       'a backup job that is not COMPLETED',
       () => withDetail(backupJobEvent(), { state: 'FAILED' }),
