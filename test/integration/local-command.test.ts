@@ -309,8 +309,6 @@ describe('npm run local, when it cannot start', () => {
     taken.close();
 
     expect(code).toBe(2);
-    expect(stderr.trim().split('\n')).toEqual([
-      `--sfn-port: port ${port} on 127.0.0.1 is in use`,
-    ]);
+    expect(stderr.trim().split('\n')).toEqual([`--sfn-port: port ${port} on 127.0.0.1 is in use`]);
   });
 });
