@@ -29,19 +29,9 @@ Options:
 
 Exit codes: 0 stopped by Ctrl-C (SIGINT) or SIGTERM; 2 bad usage or it could not start (a port in use, no Java).`;
 
-const { values } = parseCommandLine(USAGE, {
-  policy: { type: 'string', default: 'copy-policy.yml' },
-  event: { type: 'string', multiple: true, default: [] },
-  'copy-duration': { type: 'string', default: '0' },
-  'fail-copy': { type: 'string', multiple: true, default: [] },
-  'dynamodb-port': { type: 'string', default: '8000' },
-  'backup-port': { type: 'string', default: '8001' },
-  'sfn-port': { type: 'string', default: '8083' },
-});
-
-function port(name: 'dynamodb-port' | 'backup-port' | 'sfn-port'): number {
-  const value = numberOption(name, values[name], { min: 1, integer: true });
-  if (value > 65_535) throw new UsageError(`--${name} must be a port number (1-65535), got ${values[name]}`);
+function port(name: string, text: string): number {
+  const value = numberOption(name, text, { min: 1, integer: true });
+  if (value > 65_535) throw new UsageError(`--${name} must be a port number (1-65535), got ${text}`);
   return value;
 }
 
@@ -51,7 +41,20 @@ const cannotStart = (what: string) => (error: unknown) => {
 };
 
 async function main(): Promise<number> {
-  const ports = { dynamoDb: port('dynamodb-port'), backup: port('backup-port'), sfn: port('sfn-port') };
+  const { values } = parseCommandLine(USAGE, {
+    policy: { type: 'string', default: 'copy-policy.yml' },
+    event: { type: 'string', multiple: true, default: [] },
+    'copy-duration': { type: 'string', default: '0' },
+    'fail-copy': { type: 'string', multiple: true, default: [] },
+    'dynamodb-port': { type: 'string', default: '8000' },
+    'backup-port': { type: 'string', default: '8001' },
+    'sfn-port': { type: 'string', default: '8083' },
+  });
+  const ports = {
+    dynamoDb: port('dynamodb-port', values['dynamodb-port']),
+    backup: port('backup-port', values['backup-port']),
+    sfn: port('sfn-port', values['sfn-port']),
+  };
   const copyDurationMs = numberOption('copy-duration', values['copy-duration']);
   const inputs: unknown[] = [];
   for (const file of values.event) {

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { numberOption, onExit, parseCommandLine, run, UsageError } from '../command-line.js';
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -30,8 +30,11 @@ Exit code: 1 when the copy-slot workflow duplicated or lost a copy, else 0 (targ
 
 const SECTIONS = ['burst', 'cost', 'cold-start', 'handler-time'] as const;
 
-const { values } = parseArgs({
-  options: {
+const numbers = (name: string, text: string): number[] =>
+  text.split(',').map((item) => numberOption(name, item, { min: 0, exclusiveMin: true }));
+
+async function main(): Promise<number> {
+  const { values } = parseCommandLine(USAGE, {
     quick: { type: 'boolean', default: false },
     sections: { type: 'string', default: SECTIONS.join(',') },
     'recovery-points': { type: 'string' },
@@ -39,151 +42,143 @@ const { values } = parseArgs({
     'copy-minutes': { type: 'string', default: '10' },
     'busy-rate': { type: 'string', default: '20' },
     out: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-function numbers(name: string, text: string): number[] {
-  const list = text.split(',').map(Number);
-  if (list.some((value) => !Number.isFinite(value) || value <= 0))
-    throw new Error(`--${name} must be positive numbers separated by commas, got ${text}`);
-  return list;
-}
-
-const sections = new Set(values.sections.split(','));
-for (const section of sections) {
-  if (!(SECTIONS as readonly string[]).includes(section))
-    throw new Error(`--sections: unknown section ${section} (known: ${SECTIONS.join(', ')})`);
-}
-const recoveryPoints = numbers(
-  'recovery-points',
-  values['recovery-points'] ?? (values.quick ? '100' : '100,1000,5000'),
-);
-const concurrencies = numbers('concurrency', values.concurrency);
-const [copyMinutes = 10] = numbers('copy-minutes', values['copy-minutes']);
-const [busyRate = 20] = numbers('busy-rate', values['busy-rate']);
-const out = values.out ?? (values.quick ? undefined : 'docs/BENCHMARKS.md');
-
-// The handlers' logger and metrics read their settings when first imported: silence them first.
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-process.env.AWS_EC2_METADATA_DISABLED = 'true';
-const { startDynamoDbLocal } = await import('../../local/dynamodb-local.js');
-const { warmUpDynamoDb } = await import('./dynamodb-meter.js');
-const { runBurst } = await import('./burst.js');
-const { measureCost } = await import('./cost.js');
-const { measureColdStart } = await import('./cold-start.js');
-const { measureHandlerTime } = await import('./handler-time.js');
-const markdown = await import('./markdown.js');
-
-const started = Date.now();
-const log = (section: string, message: string) =>
-  console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${section}: ${message}`);
-const results: import('./markdown.js').BenchResults = {
-  date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-  command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
-  machine: markdown.machine(),
-  settings: { copyMinutes, busyRate },
-};
-
-// A run of some sections replaces only those in the report and keeps the others.
-const previous = out ? await readFile(out, 'utf8').catch(() => undefined) : undefined;
-
-/** Writes the report so far: a long run that dies late keeps what it measured. */
-async function save() {
-  if (out) await writeFile(out, markdown.renderMarkdown(results, previous));
-}
-
-// Cold start first, while no DynamoDB Local competes for the CPU.
-if (sections.has('cold-start')) {
-  results.coldStart = await measureColdStart({
-    samples: values.quick ? 5 : 20,
-    onProgress: (message) => log('cold start', message),
   });
-  await save();
-}
 
-if (sections.has('burst') || sections.has('cost') || sections.has('handler-time')) {
-  log('setup', 'starting DynamoDB Local and warming it up');
-  const dynamo = await startDynamoDbLocal();
-  try {
-    await warmUpDynamoDb(dynamo.endpoint);
-    if (sections.has('handler-time')) {
-      results.handlerTime = await measureHandlerTime({
-        dynamoDbEndpoint: dynamo.endpoint,
-        invocations: values.quick ? 200 : 1000,
-        warmUp: values.quick ? 20 : 50,
-        onProgress: (message) => log('handler time', message),
-      });
-      await save();
-    }
-    if (sections.has('cost')) {
-      const n = values.quick ? 20 : 100;
-      results.costs = await measureCost({
-        dynamoDbEndpoint: dynamo.endpoint,
-        recoveryPoints: n,
-        copyDurationsMs: [10 * 60_000, 6 * 3_600_000],
-        concurrencies: [n, 10],
-        busyRate,
-        onProgress: (message) => log('cost', message),
-      });
-      await save();
-    }
-    if (sections.has('burst')) {
-      results.bursts = [];
-      for (const n of recoveryPoints) {
-        for (const concurrency of concurrencies) {
-          const run = (mode: 'slots' | 'retry-only') => {
-            const label = `N=${n} C=${concurrency} ${mode}`;
-            log('burst', `${label}: delivering`);
-            return runBurst({
-              dynamoDbEndpoint: dynamo.endpoint,
-              recoveryPoints: n,
-              concurrency,
-              mode,
-              copyDurationMs: copyMinutes * 60_000,
-              busyRate,
-              onProgress: (ended, virtualMs) =>
-                log(
-                  'burst',
-                  `${label}: ${ended}/${n} executions ended, ${(virtualMs / 3_600_000).toFixed(1)} virtual h`,
-                ),
-            });
-          };
-          const slots = await run('slots');
-          const retryOnly = await run('retry-only');
-          results.bursts.push({ slots, retryOnly });
-          await save();
-          log(
-            'burst',
-            `N=${n} C=${concurrency}: makespan ${slots.makespanRatio.toFixed(2)} / ${retryOnly.makespanRatio.toFixed(2)} × ideal, lost ${slots.lost} / ${retryOnly.lost}`,
-          );
+  const sections = new Set(values.sections.split(','));
+  for (const section of sections) {
+    if (!(SECTIONS as readonly string[]).includes(section))
+      throw new UsageError(`--sections: unknown section ${section} (known: ${SECTIONS.join(', ')})`);
+  }
+  const recoveryPoints = numbers(
+    'recovery-points',
+    values['recovery-points'] ?? (values.quick ? '100' : '100,1000,5000'),
+  );
+  const concurrencies = numbers('concurrency', values.concurrency);
+  const [copyMinutes = 10] = numbers('copy-minutes', values['copy-minutes']);
+  const [busyRate = 20] = numbers('busy-rate', values['busy-rate']);
+  const out = values.out ?? (values.quick ? undefined : 'docs/BENCHMARKS.md');
+
+  // The handlers' logger and metrics read their settings when first imported: silence them first.
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const { startDynamoDbLocal } = await import('../../local/dynamodb-local.js');
+  const { warmUpDynamoDb } = await import('./dynamodb-meter.js');
+  const { runBurst } = await import('./burst.js');
+  const { measureCost } = await import('./cost.js');
+  const { measureColdStart } = await import('./cold-start.js');
+  const { measureHandlerTime } = await import('./handler-time.js');
+  const markdown = await import('./markdown.js');
+
+  const started = Date.now();
+  const log = (section: string, message: string) =>
+    console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${section}: ${message}`);
+  const results: import('./markdown.js').BenchResults = {
+    date: `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+      ' ',
+    ),
+    machine: markdown.machine(),
+    settings: { copyMinutes, busyRate },
+  };
+
+  // A run of some sections replaces only those in the report and keeps the others.
+  const previous = out ? await readFile(out, 'utf8').catch(() => undefined) : undefined;
+
+  /** Writes the report so far: a long run that dies late keeps what it measured. */
+  async function save() {
+    if (out) await writeFile(out, markdown.renderMarkdown(results, previous));
+  }
+
+  // Cold start first, while no DynamoDB Local competes for the CPU.
+  if (sections.has('cold-start')) {
+    results.coldStart = await measureColdStart({
+      samples: values.quick ? 5 : 20,
+      onProgress: (message) => log('cold start', message),
+    });
+    await save();
+  }
+
+  if (sections.has('burst') || sections.has('cost') || sections.has('handler-time')) {
+    log('setup', 'starting DynamoDB Local and warming it up');
+    const dynamo = await startDynamoDbLocal();
+    onExit(() => dynamo.stop());
+    try {
+      await warmUpDynamoDb(dynamo.endpoint);
+      if (sections.has('handler-time')) {
+        results.handlerTime = await measureHandlerTime({
+          dynamoDbEndpoint: dynamo.endpoint,
+          invocations: values.quick ? 200 : 1000,
+          warmUp: values.quick ? 20 : 50,
+          onProgress: (message) => log('handler time', message),
+        });
+        await save();
+      }
+      if (sections.has('cost')) {
+        const n = values.quick ? 20 : 100;
+        results.costs = await measureCost({
+          dynamoDbEndpoint: dynamo.endpoint,
+          recoveryPoints: n,
+          copyDurationsMs: [10 * 60_000, 6 * 3_600_000],
+          concurrencies: [n, 10],
+          busyRate,
+          onProgress: (message) => log('cost', message),
+        });
+        await save();
+      }
+      if (sections.has('burst')) {
+        results.bursts = [];
+        for (const n of recoveryPoints) {
+          for (const concurrency of concurrencies) {
+            const burstRun = (mode: 'slots' | 'retry-only') => {
+              const label = `N=${n} C=${concurrency} ${mode}`;
+              log('burst', `${label}: delivering`);
+              return runBurst({
+                dynamoDbEndpoint: dynamo.endpoint,
+                recoveryPoints: n,
+                concurrency,
+                mode,
+                copyDurationMs: copyMinutes * 60_000,
+                busyRate,
+                onProgress: (ended, virtualMs) =>
+                  log(
+                    'burst',
+                    `${label}: ${ended}/${n} executions ended, ${(virtualMs / 3_600_000).toFixed(1)} virtual h`,
+                  ),
+              });
+            };
+            const slots = await burstRun('slots');
+            const retryOnly = await burstRun('retry-only');
+            results.bursts.push({ slots, retryOnly });
+            await save();
+            log(
+              'burst',
+              `N=${n} C=${concurrency}: makespan ${slots.makespanRatio.toFixed(2)} / ${retryOnly.makespanRatio.toFixed(2)} × ideal, lost ${slots.lost} / ${retryOnly.lost}`,
+            );
+          }
         }
       }
+    } finally {
+      await dynamo.stop();
     }
-  } finally {
-    await dynamo.stop();
   }
+
+  if (values.json) {
+    const { bursts, ...rest } = results;
+    const withoutUsage = bursts?.map((pair) => ({
+      slots: { ...pair.slots, usage: undefined },
+      retryOnly: { ...pair.retryOnly, usage: undefined },
+    }));
+    console.log(JSON.stringify({ ...rest, bursts: withoutUsage, misses: markdown.misses(results) }, null, 2));
+  } else {
+    console.log(markdown.renderMarkdown(results));
+  }
+  if (out) {
+    await save();
+    log('done', `wrote ${out}`);
+  }
+  const incorrect = (results.bursts ?? []).some(({ slots }) => slots.duplicates > 0 || slots.lost > 0);
+  return incorrect ? 1 : 0;
 }
 
-if (values.json) {
-  const { bursts, ...rest } = results;
-  const withoutUsage = bursts?.map((pair) => ({
-    slots: { ...pair.slots, usage: undefined },
-    retryOnly: { ...pair.retryOnly, usage: undefined },
-  }));
-  console.log(JSON.stringify({ ...rest, bursts: withoutUsage, misses: markdown.misses(results) }, null, 2));
-} else {
-  console.log(markdown.renderMarkdown(results));
-}
-if (out) {
-  await save();
-  log('done', `wrote ${out}`);
-}
-const incorrect = (results.bursts ?? []).some(({ slots }) => slots.duplicates > 0 || slots.lost > 0);
-process.exitCode = incorrect ? 1 : 0;
+run(main);

@@ -37,6 +37,8 @@ const COMMANDS = [
   ['policy:check', 'policy-check.ts'],
   ['report', 'report.ts'],
   ['redrive', 'redrive.ts'],
+  ['local', 'local.ts'],
+  ['bench', 'bench/index.ts'],
 ] as const;
 
 describe('every command', () => {
@@ -56,6 +58,21 @@ describe('every command', () => {
     const result = await runCommand('simulate.ts', ['--time-scale', '0', '--event', BACKUP_JOB, '--debug']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/UsageError: --time-scale must be a number greater than 0.*\n\s+at /);
+  });
+});
+
+describe('bench', () => {
+  it.each([
+    [
+      ['--sections', 'burst,speed'],
+      '--sections: unknown section speed (known: burst, cost, cold-start, handler-time)',
+    ],
+    [['--concurrency', '10,abc'], '--concurrency must be a number greater than 0, got "abc"'],
+    [['--copy-minutes', '0'], '--copy-minutes must be a number greater than 0, got "0"'],
+  ])('refuses %j with exit 2 and one line, before measuring anything', async (args, line) => {
+    const result = await runCommand('bench/index.ts', [...args, '--quick']);
+    expect(result.code).toBe(2);
+    expect(usageLine(result)).toBe(line);
   });
 });
 
