@@ -25,23 +25,25 @@ export const count = (name: (typeof Metric)[keyof typeof Metric], value = 1) =>
 export const seconds = (name: (typeof Metric)[keyof typeof Metric], value: number) =>
   metrics.addMetric(name, MetricUnit.Seconds, Math.max(0, value));
 
-let collector: ((emf: EmfOutput) => void) | undefined;
-
 /**
  * Local runs (simulate, npm run local) take each invocation's metrics here instead of as EMF lines on stdout,
- * which carries the command's own output (`--json`: one document).
+ * which carries the command's own output (`--json`: one document). Powertools flushes by itself too (100
+ * metrics, or 100 values of one), through publishStoredMetrics: so that is what is redirected.
  */
 export function collectMetrics(collect: (emf: EmfOutput) => void): void {
-  collector = collect;
+  metrics.publishStoredMetrics = function publishToCollector(this: Metrics) {
+    try {
+      if (this.hasStoredMetrics()) collect(this.serializeMetrics());
+    } finally {
+      this.clearMetrics();
+      this.clearDimensions();
+      this.clearMetadata();
+    }
+    return this;
+  };
 }
 
 /** Publishes what the invocation recorded: EMF on stdout in Lambda, or to the local collector. */
 export function publishMetrics(): void {
-  if (!metrics.hasStoredMetrics()) return;
-  if (!collector) {
-    metrics.publishStoredMetrics();
-    return;
-  }
-  collector(metrics.serializeMetrics());
-  metrics.clearMetrics();
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }

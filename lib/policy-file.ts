@@ -47,9 +47,11 @@ export async function readPolicyFile(path: string): Promise<CopyPolicy> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new InvalidPolicyError([
-      { field: '(file)', value: path, rule: `must be readable: ${(error as NodeJS.ErrnoException).code}` },
-    ]);
+    throw new InvalidPolicyError(
+      [{ field: '(file)', value: path, rule: `must be readable: ${(error as NodeJS.ErrnoException).code}` }],
+      undefined,
+      { cause: error },
+    );
   }
   return validatePolicyDocument(parsePolicyText(text, path));
 }

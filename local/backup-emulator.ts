@@ -16,6 +16,7 @@ import type {
   RecoveryPointCreator,
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
+import { supportsArchiveTier, supportsColdStorage } from '../lib/domain/resource-types.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
 export type BackupOperation =
@@ -45,13 +46,9 @@ export interface BackupEmulatorOptions {
   concurrencyLimit?: number;
   /** How long an IdempotencyToken maps to its job. Default 24 h. */
   idempotencyWindowMs?: number;
-  /** Resource types where MoveToColdStorageAfterDays applies, so DeleteAfterDays >= cold + 90 is enforced. */
-  coldStorageResourceTypes?: readonly string[];
   /** Swallow Copy Job State Change events (EventBridge delivery is best effort). Default false. */
   dropCopyJobEvents?: boolean;
-  /** Delay added to every request. Default 0. */
-  latencyMs?: number;
-  /** Extra delay per operation, on top of latencyMs. */
+  /** Delay per operation. */
   operationLatencyMs?: Partial<Record<BackupOperation, number>>;
   /** Page size of list operations when MaxResults is absent. Default 100. */
   defaultPageSize?: number;
@@ -65,18 +62,6 @@ export interface BackupEmulatorOptions {
 type ResolvedOptions = Required<BackupEmulatorOptions>;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-// Unverified against AWS (EC2 dropped: AMIs have no cold tier); the lead is confirming, hence an option.
-export const DEFAULT_COLD_STORAGE_RESOURCE_TYPES: readonly string[] = [
-  'EFS',
-  'EBS',
-  'Storage Gateway',
-  'VirtualMachine',
-  'DynamoDB',
-  'SAP HANA on Amazon EC2',
-  'Timestream',
-  'CloudFormation',
-];
 
 /** A seeded recovery point: DescribeRecoveryPoint's output, with the fields the emulator always fills. */
 export type RecoveryPoint = DescribeRecoveryPointOutput &
@@ -257,9 +242,7 @@ export class BackupEmulator {
       copyDurationMs: 0,
       concurrencyLimit: Number.POSITIVE_INFINITY,
       idempotencyWindowMs: DAY_MS,
-      coldStorageResourceTypes: DEFAULT_COLD_STORAGE_RESOURCE_TYPES,
       dropCopyJobEvents: false,
-      latencyMs: 0,
       operationLatencyMs: {},
       defaultPageSize: 100,
       vaults: ['primary'],
@@ -418,7 +401,7 @@ export class BackupEmulator {
           404,
         );
       }
-      const delay = this.options.latencyMs + (this.options.operationLatencyMs[route.operation] ?? 0);
+      const delay = this.options.operationLatencyMs[route.operation] ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       this.advance();
       const fault = this.takeFault(route.operation);
@@ -580,8 +563,11 @@ export class BackupEmulator {
         'Lifecycle: -1 must be set on both MoveToColdStorageAfterDays and DeleteAfterDays, or on neither',
       );
     }
-    // AWS ignores the cold setting for resource types without cold storage.
-    const appliesCold = this.options.coldStorageResourceTypes.includes(resourceType);
+    // AWS ignores the cold setting for resource types without cold storage; on EBS it is the archive tier,
+    // used only on opt-in. The same table as the policy's rules (lib/domain/resource-types.ts).
+    const appliesCold =
+      supportsColdStorage(resourceType) ||
+      (supportsArchiveTier(resourceType) && lifecycle.OptInToArchiveForSupportedResources === true);
     if (appliesCold && cold !== undefined && cold > 0 && del !== undefined && del < cold + 90) {
       throw new ApiError(
         'InvalidParameterValueException',

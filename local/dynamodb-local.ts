@@ -90,12 +90,12 @@ export async function startDynamoDbLocal(
       await client.send(new ListTablesCommand({}));
       break;
     } catch (error) {
-      if (spawnError || child.exitCode !== null) {
+      if (spawnError || child.exitCode !== null || child.signalCode !== null) {
         process.off('exit', killOnExit);
         throw new DynamoDbLocalError(
           spawnError
             ? `DynamoDB Local needs Java 17+ on PATH: cannot run java (${spawnError.code})`
-            : `DynamoDB Local exited with ${child.exitCode} (is Java 17+ on PATH?)`,
+            : `DynamoDB Local exited with ${child.exitCode ?? child.signalCode} (is Java 17+ on PATH?)`,
           { cause: spawnError ?? error },
         );
       }
@@ -110,7 +110,8 @@ export async function startDynamoDbLocal(
   return {
     endpoint,
     stop: async () => {
-      if (child.exitCode !== null) {
+      // Killed by a signal (OOM, kill -9), Java has a signalCode and no exitCode: it has exited all the same.
+      if (child.exitCode !== null || child.signalCode !== null) {
         process.off('exit', killOnExit);
         return;
       }

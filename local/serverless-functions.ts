@@ -1,6 +1,6 @@
 /**
  * serverless.yml is the source of truth for the functions (names, handlers, memory, timeout) and the two
- * EventBridge rules' patterns; the local stack and the benchmarks build their Lambdas from it.
+ * EventBridge rules' patterns; LocalService (simulate, npm run local, the benchmarks, the tests) builds its Lambdas from it.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -63,7 +63,7 @@ export function parseCommandLine<const O extends Options>(
     if (!code.startsWith('ERR_PARSE_ARGS')) throw error;
     // Node appends advice on positionals starting with '-' to an unknown option; the option is what matters.
     const message = (error as Error).message.split('\n')[0]?.replace(/\. To specify a positional.*$/, '');
-    throw new UsageError(`${message} (see --help)`);
+    throw new UsageError(`${message} (see --help)`, [], { cause: error });
   }
   if ((parsed.values as { help?: boolean }).help) {
     console.log(usage);
@@ -97,7 +97,7 @@ export function timeOption(name: string, text: string, now: Date): Date {
   try {
     return parseTime(name, text, now);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, [], { cause: error });
   }
 }
 
@@ -125,13 +125,15 @@ export async function readJsonFile(name: string, path: string): Promise<unknown>
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--${name} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code})`);
+    throw new UsageError(`--${name} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code})`, [], {
+      cause: error,
+    });
   }
   if (text.trim() === '') throw new UsageError(`--${name} ${path}: the file is empty, expected JSON`);
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--${name} ${path}: not JSON (${(error as Error).message})`);
+    throw new UsageError(`--${name} ${path}: not JSON (${(error as Error).message})`, [], { cause: error });
   }
 }
 
@@ -264,8 +266,9 @@ export function run(main: () => Promise<number>, { signalsEndNormally = false } 
       },
     )
     .then(async (code) => {
-      await runCleanups();
+      // Set first: a cleanup that hangs or empties the event loop must not turn the outcome into 0.
       process.exitCode = code;
+      await Promise.race([runCleanups(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       // A handle someone forgot to close must not keep a finished command alive.
       setTimeout(() => process.exit(code), 5_000).unref();
     });

@@ -93,7 +93,7 @@ async function main(): Promise<number> {
     stepFunctions: { port: ports.sfn, stateMachineName: stageName('stateMachineName') },
   }).catch(cannotStart('the local service'));
   onExit(() => service.close());
-  for (const input of inputs) service.seedFor(input);
+  const seeded = inputs.filter((input) => service.seedFor(input) !== undefined).length;
   for (const vaultArn of values['fail-copy']) {
     service.emulator.failCopy(
       { destinationBackupVaultArn: vaultArn },
@@ -121,7 +121,7 @@ async function main(): Promise<number> {
   );
   console.error(
     `Running: DynamoDB Local ${dynamo.endpoint}, AWS Backup emulator ${service.emulator.endpoint}, ` +
-      `Step Functions ${service.stepFunctions.endpoint}; ${inputs.length} recovery points seeded. Ctrl-C stops it.`,
+      `Step Functions ${service.stepFunctions.endpoint}; ${seeded} recovery points seeded. Ctrl-C stops it.`,
   );
   // Runs until a signal: for this command, Ctrl-C is how a run ends well.
   return new Promise<number>(() => {});

@@ -69,7 +69,7 @@ async function main(): Promise<number> {
   const texts = await Promise.all(
     files.map((file) =>
       readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(`${file}: cannot read it (${error.code})`);
+        throw new UsageError(`${file}: cannot read it (${error.code})`, [], { cause: error });
       }),
     ),
   );

@@ -1,5 +1,4 @@
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { createDocumentClient } from '../lib/aws/clients.js';
+import { createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
 import { CopyLedger } from '../lib/aws/ledger.js';
 import {
   findRedrivable,
@@ -61,14 +60,27 @@ async function main(): Promise<number> {
     values.limit === undefined ? undefined : numberOption('limit', values.limit, { integer: true, min: 1 });
   const since = timeOption('since', values.since, new Date());
 
-  const sfn = new SFNClient({});
+  const sfn = createSfnClient();
   const documents = createDocumentClient();
   onExit(() => {
     sfn.destroy();
     documents.destroy();
   });
   await requireAwsEnvironment(sfn);
-  const deps = { sfn, ledger: new CopyLedger(documents, table), stateMachineArn };
+  const ledger = new CopyLedger(documents, table);
+  // The ledger explains every execution: a missing or unreachable table is the environment's fault, said up front.
+  await ledger
+    .get({ recoveryPointArn: 'redrive-probe', destinationVaultArn: '*' })
+    .catch((error: unknown) => {
+      throw (
+        environmentError(error, {
+          service: 'DynamoDB',
+          endpointVariable: 'AWS_ENDPOINT_URL_DYNAMODB',
+          table,
+        }) ?? error
+      );
+    });
+  const deps = { sfn, ledger, stateMachineArn };
   const executions = await findRedrivable({ sfn, stateMachineArn, since, ...(limit ? { limit } : {}) }).catch(
     (error: unknown) => {
       throw (

@@ -122,6 +122,7 @@ async function main(): Promise<number> {
     throw new UsageError(
       `--policy ${values.policy}: ${error.violations.length} problem${error.violations.length === 1 ? '' : 's'} (npm run policy:check explains)`,
       error.violations.map((v) => `  ${v.field} = ${JSON.stringify(v.value) ?? 'missing'}: ${v.rule}`),
+      { cause: error },
     );
   });
 

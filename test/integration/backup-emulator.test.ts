@@ -324,6 +324,22 @@ describe('StartCopyJob validation', () => {
     expect(emulator.copyJobs()).toHaveLength(2);
   });
 
+  it('applies the +90 rule on EBS only with the archive opt-in, as the policy rules do', async () => {
+    const { emulator, client } = await setup();
+    const ebs = emulator.seedRecoveryPoint({ ResourceType: 'EBS' });
+    const lifecycle = { MoveToColdStorageAfterDays: 30, DeleteAfterDays: 35 };
+    await client.send(new StartCopyJobCommand(copyOf(ebs, { Lifecycle: lifecycle })));
+    const archived = await failure(
+      client.send(
+        new StartCopyJobCommand(
+          copyOf(ebs, { Lifecycle: { ...lifecycle, OptInToArchiveForSupportedResources: true } }),
+        ),
+      ),
+    );
+    expect(archived).toBeInstanceOf(InvalidParameterValueException);
+    expect(emulator.copyJobs()).toHaveLength(1);
+  });
+
   it('accepts -1 on both lifecycle fields but refuses a lone -1', async () => {
     const { emulator, client } = await setup();
     const rp = emulator.seedRecoveryPoint({ ResourceType: 'EFS' });

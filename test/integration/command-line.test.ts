@@ -318,14 +318,35 @@ describe.each([
     expect(usageLine(result)).toBe(message);
   });
 
-  it('exits 2 naming the endpoint variable when the endpoint does not answer', async () => {
-    const variable = name === 'report' ? 'AWS_ENDPOINT_URL_DYNAMODB' : 'AWS_ENDPOINT_URL_SFN';
+  it('exits 2 naming the endpoint variable when the ledger does not answer', async () => {
+    const variable = 'AWS_ENDPOINT_URL_DYNAMODB';
     const result = await runCommand(script, [], operatorEnvironment({ [variable]: 'http://127.0.0.1:1' }));
     expect(result.code).toBe(2);
     expect(usageLine(result)).toMatch(
       new RegExp(`^cannot reach .* at http://127\\.0\\.0\\.1:1 \\(${variable}\\): `),
     );
   });
+
+  it('exits 2 naming a table that does not exist', async () => {
+    const result = await runCommand(script, [], operatorEnvironment({ LEDGER_TABLE: 'no-such-table' }));
+    expect(result.code).toBe(2);
+    expect(usageLine(result)).toBe(
+      'table no-such-table (--table or env LEDGER_TABLE) does not exist at DynamoDB',
+    );
+  });
+
+  it.runIf(name === 'redrive')(
+    'exits 2 naming AWS_ENDPOINT_URL_SFN when Step Functions does not answer',
+    async () => {
+      const table = `ledger-redrive-${Date.now()}`;
+      await createLedgerTable(inject('dynamoDbEndpoint'), table);
+      const result = await runCommand(script, [], operatorEnvironment({ LEDGER_TABLE: table }));
+      expect(result.code).toBe(2);
+      expect(usageLine(result)).toMatch(
+        /^cannot reach .* at http:\/\/127\.0\.0\.1:1 \(AWS_ENDPOINT_URL_SFN\): /,
+      );
+    },
+  );
 
   it('exits 2 for a --since it cannot read', async () => {
     const result = await runCommand(script, ['--since', 'yesterday'], operatorEnvironment());
@@ -339,14 +360,6 @@ describe('report', () => {
     const result = await runCommand('report.ts', ['--since', '1h', '--until', '2h'], operatorEnvironment());
     expect(result.code).toBe(2);
     expect(usageLine(result)).toMatch(/^--since \(.*\) must be before --until \(.*\)$/);
-  });
-
-  it('exits 2 naming a table that does not exist', async () => {
-    const result = await runCommand('report.ts', [], operatorEnvironment({ LEDGER_TABLE: 'no-such-table' }));
-    expect(result.code).toBe(2);
-    expect(usageLine(result)).toBe(
-      'table no-such-table (--table or env LEDGER_TABLE) does not exist at DynamoDB',
-    );
   });
 
   it('prints an ESC sequence from the ledger escaped', async () => {

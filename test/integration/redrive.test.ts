@@ -67,13 +67,13 @@ async function redriveRecent(s: LocalService, options: RedriveOptions = {}, sfn:
   return results;
 }
 
-/** Answers that replace the local stack's; undefined passes the call through. */
+/** Answers that replace the local service's; undefined passes the call through. */
 interface Overrides {
   DescribeExecution?(input: DescribeExecutionCommandInput): Promise<unknown> | undefined;
   RedriveExecution?(input: RedriveExecutionCommandInput): Promise<unknown> | undefined;
 }
 
-/** An SFNClient that sends every call to the local stack, except where an override answers. */
+/** An SFNClient that sends every call to the local service, except where an override answers. */
 function sfnWith(s: LocalService, overrides: Overrides): SFNClient {
   const client = new SFNClient({ region: 'us-east-1', credentials: DUMMY_CREDENTIALS });
   const mock = mockClient(client);
@@ -353,7 +353,7 @@ describe('redrive', () => {
     expect(s.stepFunctions.executions()).toHaveLength(1);
   });
 
-  it('runs as a command: --json re-drives the local stack, --help exits 0', async () => {
+  it('runs as a command: --json re-drives the local service, --help exits 0', async () => {
     const s = await startStack();
     const [executionArn] = await failedCopies(s);
     const env = localCommandEnvironment({
@@ -379,7 +379,7 @@ describe('redrive', () => {
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
 
-/** Asynchronous on purpose: the local stack answering the script runs in this process. */
+/** Asynchronous on purpose: the local service answering the script runs in this process. */
 function runScript(args: string[], env: Record<string, string | undefined>) {
   return run('node', ['--no-warnings', '--import', 'tsx', 'scripts/redrive.ts', ...args], { cwd: root, env });
 }

@@ -1,5 +1,5 @@
 /**
- * Packages the service with the real toolchain (`serverless package`, see test/support/serverless-package.ts)
+ * Packages the service with the real toolchain (`serverless package`, see local/serverless-package.ts)
  * and checks the CloudFormation it would deploy. Its IAM roles and encryption are checked in iam.test.ts.
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
