@@ -67,7 +67,8 @@ describe('bench', () => {
       ['--sections', 'burst,speed'],
       '--sections: unknown section speed (known: burst, cost, cold-start, handler-time)',
     ],
-    [['--concurrency', '10,abc'], '--concurrency must be a number greater than 0, got "abc"'],
+    [['--concurrency', '10,abc'], '--concurrency must be a whole number greater than 0, got "abc"'],
+    [['--recovery-points', '1.5'], '--recovery-points must be a whole number greater than 0, got "1.5"'],
     [['--copy-minutes', '0'], '--copy-minutes must be a number greater than 0, got "0"'],
   ])('refuses %j with exit 2 and one line, before measuring anything', async (args, line) => {
     const result = await runCommand('bench/index.ts', [...args, '--quick']);
