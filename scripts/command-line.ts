@@ -212,6 +212,13 @@ export function environmentError(
   return undefined;
 }
 
+/** A `.catch` handler that re-raises an environment error as environmentError says, and any other as it is. */
+export const failingEnvironment =
+  (where: Parameters<typeof environmentError>[1]) =>
+  (error: unknown): never => {
+    throw environmentError(error, where) ?? error;
+  };
+
 type Cleanup = () => Promise<void> | void;
 const cleanups: Cleanup[] = [];
 

@@ -9,8 +9,8 @@ import {
 import {
   createProgress,
   EXIT,
-  environmentError,
   escapeControl,
+  failingEnvironment,
   formatTable,
   numberOption,
   onExit,
@@ -71,23 +71,10 @@ async function main(): Promise<number> {
   // The ledger explains every execution: a missing or unreachable table is the environment's fault, said up front.
   await ledger
     .get({ recoveryPointArn: 'redrive-probe', destinationVaultArn: '*' })
-    .catch((error: unknown) => {
-      throw (
-        environmentError(error, {
-          service: 'DynamoDB',
-          endpointVariable: 'AWS_ENDPOINT_URL_DYNAMODB',
-          table,
-        }) ?? error
-      );
-    });
+    .catch(failingEnvironment({ service: 'DynamoDB', endpointVariable: 'AWS_ENDPOINT_URL_DYNAMODB', table }));
   const deps = { sfn, ledger, stateMachineArn };
   const executions = await findRedrivable({ sfn, stateMachineArn, since, ...(limit ? { limit } : {}) }).catch(
-    (error: unknown) => {
-      throw (
-        environmentError(error, { service: 'Step Functions', endpointVariable: 'AWS_ENDPOINT_URL_SFN' }) ??
-        error
-      );
-    },
+    failingEnvironment({ service: 'Step Functions', endpointVariable: 'AWS_ENDPOINT_URL_SFN' }),
   );
   console.error(
     `${executions.length} unsuccessful executions not yet re-driven since ${since.toISOString()}`,

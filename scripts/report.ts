@@ -4,8 +4,8 @@ import { buildReport, type LedgerReport, readLedgerWindow } from '../lib/operati
 import {
   type Column,
   EXIT,
-  environmentError,
   escapeControl,
+  failingEnvironment,
   formatAge,
   formatTable,
   numberOption,
@@ -104,15 +104,9 @@ async function main(): Promise<number> {
   const scanned = process.stderr.isTTY
     ? (count: number) => process.stderr.write(`\rscanned ${count} items`)
     : undefined;
-  const items = await readLedgerWindow(documents, table, window, scanned).catch((error: unknown) => {
-    throw (
-      environmentError(error, {
-        service: 'DynamoDB',
-        endpointVariable: 'AWS_ENDPOINT_URL_DYNAMODB',
-        table,
-      }) ?? error
-    );
-  });
+  const items = await readLedgerWindow(documents, table, window, scanned).catch(
+    failingEnvironment({ service: 'DynamoDB', endpointVariable: 'AWS_ENDPOINT_URL_DYNAMODB', table }),
+  );
   if (scanned) process.stderr.write('\n');
   const report = buildReport(items, { ...window, now, oldest });
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(table, report));
