@@ -181,7 +181,7 @@ const REFUSED_CREDENTIALS = new Set([
  * An AWS SDK error that says the environment is wrong (endpoint unreachable, credentials refused, table
  * missing) as a UsageError naming the variable to fix; `undefined` for any other error.
  */
-export function environmentError(
+function environmentError(
   error: unknown,
   { service, endpointVariable, table }: { service: string; endpointVariable: string; table?: string },
 ): UsageError | undefined {
