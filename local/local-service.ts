@@ -195,6 +195,16 @@ export class LocalService {
     this.deliveries.add(delivery);
   }
 
+  /** The next copy job to each of these destination vaults ends FAILED (simulate's and local's --fail-copy). */
+  failNextCopyTo(vaultArns: readonly string[]): void {
+    for (const vaultArn of vaultArns) {
+      this.emulator.failCopy(
+        { destinationBackupVaultArn: vaultArn },
+        { state: 'FAILED', message: 'injected by --fail-copy' },
+      );
+    }
+  }
+
   /**
    * Puts a recovery point where the emulator can describe it: from an event (resources[0], detail) or
    * a manual input; `overrides` set any DescribeRecoveryPoint field.

@@ -137,6 +137,30 @@ export async function readJsonFile(name: string, path: string): Promise<unknown>
   }
 }
 
+/** One input of an --event file: the file (an array's element: `file[i]`) and its JSON value. */
+export interface EventInput {
+  source: string;
+  value: unknown;
+}
+
+/** The inputs of the --event files, each a JSON object or an array of them; an empty array is listed apart. */
+export async function readEventFiles(
+  files: readonly string[],
+): Promise<{ inputs: EventInput[]; emptyFiles: string[] }> {
+  const inputs: EventInput[] = [];
+  const emptyFiles: string[] = [];
+  for (const file of files) {
+    const content = await readJsonFile('event', file);
+    if (!Array.isArray(content)) inputs.push({ source: file, value: content });
+    else if (content.length === 0) emptyFiles.push(file);
+    else
+      content.forEach((value, i) => {
+        inputs.push({ source: `${file}[${i}]`, value });
+      });
+  }
+  return { inputs, emptyFiles };
+}
+
 /** A value from `--option`, else from the environment variable; a UsageError naming both when neither is set. */
 export function required(option: string, value: string | undefined, variable: string): string {
   const found = value ?? process.env[variable];

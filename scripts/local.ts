@@ -1,4 +1,4 @@
-import { numberOption, onExit, parseCommandLine, readJsonFile, run, UsageError } from './command-line.js';
+import { numberOption, onExit, parseCommandLine, readEventFiles, run, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run local -- [options]
 
@@ -56,11 +56,7 @@ async function main(): Promise<number> {
     sfn: port('sfn-port', values['sfn-port']),
   };
   const copyDurationMs = numberOption('copy-duration', values['copy-duration']);
-  const inputs: unknown[] = [];
-  for (const file of values.event) {
-    const content = await readJsonFile('event', file);
-    inputs.push(...(Array.isArray(content) ? content : [content]));
-  }
+  const inputs = (await readEventFiles(values.event)).inputs.map((input) => input.value);
 
   // Handlers log and emit metrics to stdout, which carries only the variables: quiet unless asked for.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -94,12 +90,7 @@ async function main(): Promise<number> {
   }).catch(cannotStart('the local service'));
   onExit(() => service.close());
   const seeded = inputs.filter((input) => service.seedFor(input) !== undefined).length;
-  for (const vaultArn of values['fail-copy']) {
-    service.emulator.failCopy(
-      { destinationBackupVaultArn: vaultArn },
-      { state: 'FAILED', message: 'injected by --fail-copy' },
-    );
-  }
+  service.failNextCopyTo(values['fail-copy']);
 
   const variables = {
     AWS_REGION: 'us-east-1',

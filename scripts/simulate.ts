@@ -5,7 +5,7 @@ import {
   numberOption,
   onExit,
   parseCommandLine,
-  readJsonFile,
+  readEventFiles,
   run,
   UsageError,
 } from './command-line.js';
@@ -65,26 +65,6 @@ function parseFaults(list: string | undefined) {
 }
 
 /** One input with where it came from: `file`, or `file[i]` for an element of a file's array. */
-interface Input {
-  source: string;
-  value: unknown;
-}
-
-async function readInputs(files: readonly string[]): Promise<{ inputs: Input[]; emptyFiles: string[] }> {
-  const inputs: Input[] = [];
-  const emptyFiles: string[] = [];
-  for (const file of files) {
-    const content = await readJsonFile('event', file);
-    if (!Array.isArray(content)) inputs.push({ source: file, value: content });
-    else if (content.length === 0) emptyFiles.push(file);
-    else
-      content.forEach((value, i) => {
-        inputs.push({ source: `${file}[${i}]`, value });
-      });
-  }
-  return { inputs, emptyFiles };
-}
-
 async function main(): Promise<number> {
   const { values } = parseCommandLine(USAGE, {
     event: { type: 'string', multiple: true, default: [] },
@@ -116,7 +96,7 @@ async function main(): Promise<number> {
   const { MetricsSummary } = await import('../local/metrics-summary.js');
   const { formatReport } = await import('./simulation-report.js');
 
-  const { inputs, emptyFiles } = await readInputs(values.event);
+  const { inputs, emptyFiles } = await readEventFiles(values.event);
   const policy = await readPolicyFile(values.policy).catch((error: unknown) => {
     if (!(error instanceof RejectionError)) throw error;
     throw new UsageError(
@@ -168,12 +148,7 @@ async function main(): Promise<number> {
     });
     onExit(() => stack.close());
     for (const fault of faults) stack.emulator.injectFault(fault);
-    for (const vaultArn of values['fail-copy']) {
-      stack.emulator.failCopy(
-        { destinationBackupVaultArn: vaultArn },
-        { state: 'FAILED', message: 'injected by --fail-copy' },
-      );
-    }
+    stack.failNextCopyTo(values['fail-copy']);
     for (const { value } of delivered) stack.seedFor(value);
 
     const sources = new Map<string, string>();
