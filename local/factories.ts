@@ -44,9 +44,9 @@ function sampleEvent(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../events/${file}`, import.meta.url), 'utf8'));
 }
 
-/** The sample "Backup Job State Change" event for a fresh recovery point (or the one given). */
-export function backupJobCompleted(arn: string = recoveryPointArn(), detail: Record<string, unknown> = {}) {
-  const event = sampleEvent('backup-job-completed.json');
+/** A shipped sample event (events/<file>) for a fresh recovery point (or the one given), `detail` merged in. */
+function freshEvent(file: string, arn: string, detail: Record<string, unknown>) {
+  const event = sampleEvent(file);
   return {
     ...event,
     id: randomUUID(),
@@ -55,18 +55,15 @@ export function backupJobCompleted(arn: string = recoveryPointArn(), detail: Rec
   };
 }
 
-export function recoveryPointCompleted(
+/** The sample "Backup Job State Change" event for a fresh recovery point (or the one given). */
+export const backupJobCompleted = (arn: string = recoveryPointArn(), detail: Record<string, unknown> = {}) =>
+  freshEvent('backup-job-completed.json', arn, detail);
+
+/** The sample "Recovery Point State Change" event for a fresh recovery point (or the one given). */
+export const recoveryPointCompleted = (
   arn: string = recoveryPointArn(),
   detail: Record<string, unknown> = {},
-) {
-  const event = sampleEvent('recovery-point-completed.json');
-  return {
-    ...event,
-    id: randomUUID(),
-    resources: [arn],
-    detail: { ...(event.detail as Record<string, unknown>), ...detail },
-  };
-}
+) => freshEvent('recovery-point-completed.json', arn, detail);
 
 export const manualInput = (arn: string = recoveryPointArn(), extra: Record<string, unknown> = {}) => ({
   recoveryPointArn: arn,

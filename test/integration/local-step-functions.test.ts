@@ -118,6 +118,18 @@ function mailbox<T>() {
 const single = (states: Record<string, unknown>, startAt = Object.keys(states)[0] as string) =>
   resolveDefinition({ StartAt: startAt, States: states });
 
+/** Succeeds when the input's `ok` is true, else ends in a Fail state with `error`. */
+const okOrFail = (error: string) =>
+  single({
+    Check: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Fine' }],
+      Default: 'Reject',
+    },
+    Fine: { Type: 'Succeed' },
+    Reject: { Type: 'Fail', Error: error, Cause: 'ok must be true' },
+  });
+
 describe('loadDefinition', () => {
   const dir = mkdtempSync(join(tmpdir(), 'asl-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -374,15 +386,7 @@ describe('LocalStepFunctions', () => {
   });
 
   it('a Fail state fails the execution: error/cause in DescribeExecution, ExecutionFailed in history', async () => {
-    const definition = single({
-      Check: {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Fine' }],
-        Default: 'Reject',
-      },
-      Fine: { Type: 'Succeed' },
-      Reject: { Type: 'Fail', Error: 'InvalidInputError', Cause: 'ok must be true' },
-    });
+    const definition = okOrFail('InvalidInputError');
     const { sfn, client } = await start(definition, async () => null);
 
     const described = await run(client, sfn, { ok: false });
@@ -946,15 +950,7 @@ describe('LocalStepFunctions', () => {
     });
 
     it('a re-drive of a Fail state fails again, without re-entering the states before it', async () => {
-      const definition = single({
-        Check: {
-          Type: 'Choice',
-          Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Fine' }],
-          Default: 'Reject',
-        },
-        Fine: { Type: 'Succeed' },
-        Reject: { Type: 'Fail', Error: 'InputRejected', Cause: 'ok must be true' },
-      });
+      const definition = okOrFail('InputRejected');
       const { sfn, client } = await start(definition, async () => null);
       const failed = await run(client, sfn, { ok: false });
 
