@@ -42,7 +42,7 @@ const RECOVERY_POINTS = [
   `arn:aws:dynamodb:${HERE}:table/*/backup/*`,
   `arn:aws:fsx:${HERE}:backup/backup-*`,
   `arn:aws:redshift:${HERE}:snapshot:*/awsbackup:*`,
-  `arn:aws:redshift-serverless:${HERE}:snapshot:*/awsbackup:*`,
+  `arn:aws:redshift-serverless:${HERE}:snapshot/*`,
 ];
 
 /** Resource "*" is allowed only for these actions, which have no resource type in the Service Authorization
@@ -528,7 +528,7 @@ describe('recovery point permissions', () => {
     `arn:aws:dynamodb:${HERE}:table/MyDynamoDBTable/backup/01547087347000-c8b6kdk3`,
     `arn:aws:fsx:${HERE}:backup/backup-1a20e49137e31d9e0`,
     `arn:aws:redshift:${HERE}:snapshot:my-cluster/awsbackup:job-ab12cd3e-4567-8901-fg1h-234567i89012`,
-    `arn:aws:redshift-serverless:${HERE}:snapshot:my-namespace/awsbackup:job-ab12cd3e-4567-8901`,
+    `arn:aws:redshift-serverless:${HERE}:snapshot/6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f`,
   ];
   const notRecoveryPointsHere = [
     'arn:aws:backup:us-west-2:111111111111:recovery-point:d99699e7-e183-477e-bfcd-ccb1c6e5455e',
