@@ -1,5 +1,5 @@
 import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
-import { loadConfig } from '../lib/config.js';
+import { loadSettings } from '../lib/config.js';
 import { CheckCopyProgressInput } from '../lib/contracts.js';
 import { type CopyDependencies, checkCopyProgress } from '../lib/copy.js';
 import { atColdStart, lambdaHandler } from '../lib/handler.js';
@@ -10,7 +10,7 @@ export const createHandler = (deps: () => CopyDependencies) =>
 
 export const handler = createHandler(
   atColdStart(() =>
-    createRuntime(loadConfig(), {
+    createRuntime(loadSettings(), {
       backup: createBackupClient(),
       documents: createDocumentClient(),
       sfn: createSfnClient(),

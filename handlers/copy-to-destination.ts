@@ -1,5 +1,5 @@
 import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
-import { loadConfig } from '../lib/config.js';
+import { loadSettings } from '../lib/config.js';
 import { CopyToDestinationInput } from '../lib/contracts.js';
 import { type CopyDependencies, copyToDestination, waitForCopySlot } from '../lib/copy.js';
 import { atColdStart, lambdaHandler } from '../lib/handler.js';
@@ -16,7 +16,7 @@ export const createHandler = (deps: () => CopyDependencies) =>
 
 export const handler = createHandler(
   atColdStart(() =>
-    createRuntime(loadConfig(), {
+    createRuntime(loadSettings(), {
       backup: createBackupClient(),
       documents: createDocumentClient(),
       sfn: createSfnClient(),

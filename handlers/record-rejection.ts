@@ -1,5 +1,5 @@
 import { createDocumentClient } from '../lib/aws/clients.js';
-import { loadConfig } from '../lib/config.js';
+import { loadSettings } from '../lib/config.js';
 import { describeStepError, RecordRejectionInput } from '../lib/contracts.js';
 import { atColdStart, lambdaHandler } from '../lib/handler.js';
 import { recordRejection } from '../lib/plan.js';
@@ -11,5 +11,5 @@ export const createHandler = (deps: () => Pick<Runtime, 'ledger'>) =>
   }));
 
 export const handler = createHandler(
-  atColdStart(() => createRuntime(loadConfig(), { documents: createDocumentClient() })),
+  atColdStart(() => createRuntime(loadSettings(), { documents: createDocumentClient() })),
 );

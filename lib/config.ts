@@ -2,9 +2,24 @@ import * as z from 'zod';
 import { type CopyPolicy, parseCopyPolicy } from './domain/policy.js';
 import { ConfigurationError, InvalidPolicyError } from './errors.js';
 
+/**
+ * The validated copy policy as JSON text, written into each bundle that reads it at package time: esbuild's
+ * `define` (serverless.yml custom.esbuild.define, filled by scripts/copy-policy-variable.cjs) replaces this name
+ * with a string literal. Lambda caps environment variables at 4 KB in all; a bundle has no such ceiling.
+ */
+declare const __BUNDLED_COPY_POLICY__: string;
+
+/** The policy packaging bundled into this function; undefined unbundled (tsx, vitest), where nothing defines it. */
+function bundledPolicyJson(): string | undefined {
+  try {
+    return __BUNDLED_COPY_POLICY__;
+  } catch {
+    return undefined; // ReferenceError: not bundled. One mention only, so the bundle holds the policy once.
+  }
+}
+
 const EnvironmentSchema = z.object({
   LEDGER_TABLE: z.string().min(3, 'must name the ledger DynamoDB table'),
-  COPY_POLICY: z.string().min(2, 'must hold the copy policy as JSON'),
   COPY_SLOTS: z.coerce
     .number()
     .int('must be a whole number')
@@ -13,13 +28,18 @@ const EnvironmentSchema = z.object({
   COPY_SLOT_LEASE_HOURS: z.coerce.number().positive('must be a positive number of hours').default(13),
 });
 
-export interface Config {
+/** What every function reads from its environment. */
+export interface Settings {
   ledgerTable: string;
-  policy: CopyPolicy;
   /** Copy jobs in flight at once across all executions; 0 leaves throttling to the state machine's Retry. */
   copySlots: number;
   /** How long a copy slot stays held without renewal, so an execution that died frees its slot. */
   copySlotLeaseMs: number;
+}
+
+/** The settings and the copy policy: what the functions that read the policy work from. */
+export interface Config extends Settings {
+  policy: CopyPolicy;
 }
 
 /** Environment variables read through `schema`; a bad value throws ConfigurationError naming the variable. */
@@ -31,24 +51,42 @@ export function parseEnvironment<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv
 }
 
 /** Reads and validates the environment once, at cold start; a bad value fails loudly with the variable's name. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const environment = parseEnvironment(EnvironmentSchema, env);
+  return {
+    ledgerTable: environment.LEDGER_TABLE,
+    copySlots: environment.COPY_SLOTS,
+    copySlotLeaseMs: environment.COPY_SLOT_LEASE_HOURS * 3_600_000,
+  };
+}
+
+/**
+ * The settings plus the copy policy bundled at package time (or `policyJson`), validated again at cold start;
+ * a missing or bad policy fails loudly, naming the rule it breaks.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  policyJson: string | undefined = bundledPolicyJson(),
+): Config {
+  const settings = loadSettings(env);
+  if (policyJson === undefined) {
+    throw new ConfigurationError(
+      'bundled copy policy: none in this function (`serverless package` and `serverless invoke local` bundle it)',
+    );
+  }
   let document: unknown;
   try {
-    document = JSON.parse(environment.COPY_POLICY);
+    document = JSON.parse(policyJson);
   } catch (error) {
-    throw new ConfigurationError(`COPY_POLICY: not JSON (${(error as Error).message})`, { cause: error });
+    throw new ConfigurationError(`bundled copy policy: not JSON (${(error as Error).message})`, {
+      cause: error,
+    });
   }
   try {
-    return {
-      ledgerTable: environment.LEDGER_TABLE,
-      policy: parseCopyPolicy(document),
-      copySlots: environment.COPY_SLOTS,
-      copySlotLeaseMs: environment.COPY_SLOT_LEASE_HOURS * 3_600_000,
-    };
+    return { ...settings, policy: parseCopyPolicy(document) };
   } catch (error) {
     if (error instanceof InvalidPolicyError) {
-      throw new ConfigurationError(`COPY_POLICY: ${error.message}`, { cause: error });
+      throw new ConfigurationError(`bundled copy policy: ${error.message}`, { cause: error });
     }
     throw error;
   }

@@ -3,9 +3,6 @@ import { parse } from 'yaml';
 import { type CopyPolicy, parseCopyPolicy } from './domain/policy.js';
 import { InvalidPolicyError } from './errors.js';
 
-/** Lambda limits all environment variables of a function to 4 KB together; leave room for the others. */
-export const MAX_POLICY_JSON_BYTES = 3072;
-
 /** The YAML (or JSON) document in `text`, read from `path`; a syntax error is an InvalidPolicyError. */
 export function parsePolicyText(text: string, path: string): unknown {
   try {
@@ -25,22 +22,6 @@ export function parsePolicyText(text: string, path: string): unknown {
   }
 }
 
-/** Validates a parsed policy document, and that it fits in COPY_POLICY; problems are InvalidPolicyError violations. */
-export function validatePolicyDocument(document: unknown): CopyPolicy {
-  const policy = parseCopyPolicy(document);
-  const size = Buffer.byteLength(JSON.stringify(policy));
-  if (size > MAX_POLICY_JSON_BYTES) {
-    throw new InvalidPolicyError([
-      {
-        field: '(file)',
-        value: `${size} bytes`,
-        rule: `must fit in ${MAX_POLICY_JSON_BYTES} bytes of JSON (Lambda's 4 KB environment limit)`,
-      },
-    ]);
-  }
-  return policy;
-}
-
 /** Reads a YAML or JSON policy file and validates it; problems come back as InvalidPolicyError violations. */
 export async function readPolicyFile(path: string): Promise<CopyPolicy> {
   let text: string;
@@ -53,5 +34,5 @@ export async function readPolicyFile(path: string): Promise<CopyPolicy> {
       { cause: error },
     );
   }
-  return validatePolicyDocument(parsePolicyText(text, path));
+  return parseCopyPolicy(parsePolicyText(text, path));
 }

@@ -70,3 +70,37 @@ export const manualInput = (arn: string = recoveryPointArn(), extra: Record<stri
   sourceBackupVaultName: 'primary',
   ...extra,
 });
+
+/** How many source vaults `organizationPolicyDocument` spreads its rules over. */
+export const ORGANIZATION_SOURCE_VAULTS = 10;
+
+/**
+ * An organization-sized policy document (not yet validated, as a policy file holds it): `rules` rules over
+ * ORGANIZATION_SOURCE_VAULTS source vaults `source-<n>`, rule r matching volumes `vol-r<r>-*`, each with
+ * `destinationsPerRule` vaults `dr-<r>-<d>`, alternately in the DR account and in us-west-2.
+ */
+export function organizationPolicyDocument(rules: number, destinationsPerRule: number) {
+  return {
+    version: 1,
+    allowed: {
+      partition: 'aws',
+      accounts: [SOURCE_ACCOUNT, DR_ACCOUNT],
+      regions: ['us-east-1', 'us-west-2'],
+    },
+    rules: Array.from({ length: rules }, (_, r) => ({
+      name: `rule-${r}`,
+      match: {
+        sourceVaults: [`source-${r % ORGANIZATION_SOURCE_VAULTS}`],
+        resourceArnPattern: `arn:aws:ec2:*:volume/vol-r${r}-*`,
+      },
+      destinations: Array.from({ length: destinationsPerRule }, (_, d) => ({
+        vaultArn:
+          d % 2 === 0
+            ? `arn:aws:backup:us-west-2:${SOURCE_ACCOUNT}:backup-vault:dr-${r}-${d}`
+            : `arn:aws:backup:us-east-1:${DR_ACCOUNT}:backup-vault:dr-${r}-${d}`,
+        iamRoleArn: COPY_ROLE,
+        lifecycle: { DeleteAfterDays: 35 + d },
+      })),
+    })),
+  };
+}

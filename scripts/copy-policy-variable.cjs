@@ -1,6 +1,7 @@
 // Serverless variable source for the copy policy: runs the real policy check, so a bad policy fails
 // `serverless package`/`deploy` (and `invoke local`) with every problem listed. Each property is a resolver:
-//   ${file(./scripts/copy-policy-variable.cjs):copyPolicy}       the validated policy as compact JSON
+//   ${file(./scripts/copy-policy-variable.cjs):bundledPolicy}    the validated policy's JSON as a JavaScript
+//                                                                string literal, for esbuild's `define`
 //   ${file(./scripts/copy-policy-variable.cjs):copyRoleArns}     the distinct iamRoleArn values (for iam:PassRole)
 //   ${file(./scripts/copy-policy-variable.cjs):sourceVaultArns}  the source vaults' ARNs in the deploying
 //                                                                account and region (Fn::Join objects)
@@ -32,7 +33,10 @@ async function validatedPolicy({ resolveConfigurationProperty }) {
 const distinct = (values) => [...new Set(values)].sort();
 
 module.exports = {
-  copyPolicy: async (context) => JSON.stringify(await validatedPolicy(context)),
+  // esbuild reads a define's value as code: a string literal of the JSON. Every `$` is escaped, since osls
+  // would resolve a `${...}` in a returned value as one of its variables.
+  bundledPolicy: async (context) =>
+    JSON.stringify(JSON.stringify(await validatedPolicy(context))).replaceAll('$', '\\u0024'),
 
   copyRoleArns: async (context) => {
     const { rules } = await validatedPolicy(context);

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import type { CopyPolicy } from '../lib/domain/policy.js';
+import { type CopyPolicy, parseCopyPolicy } from '../lib/domain/policy.js';
 import { documentHints, type PolicyWarning, policyWarnings } from '../lib/domain/policy-warnings.js';
 import { RejectionError, type RuleViolation } from '../lib/errors.js';
-import { parsePolicyText, validatePolicyDocument } from '../lib/policy-file.js';
+import { parsePolicyText } from '../lib/policy-file.js';
 import { EXIT, escapeControl, parseCommandLine, run, UsageError } from './command-line.js';
 
 const USAGE = `Usage: npm run policy:check [-- <file> ...] [--json] [--emit]
@@ -15,7 +15,7 @@ slips (unquoted account ids, Inherit for inherit).
 
   --json   print one JSON object: {"valid": bool, "files": [{"file", "valid", "problems", "warnings", "hints"}]}
            (problems: [{"field","value","rule"}]; warnings and hints: [{"field","message"}])
-  --emit   print only the validated policy as compact JSON (one file; used by serverless.yml for COPY_POLICY)
+  --emit   print only the validated policy as compact JSON (one file; packaging bundles it into the functions)
   --debug  print stack traces of errors
   --help   this text
 
@@ -36,7 +36,7 @@ function check(file: string, text: string): FileResult {
   let document: unknown;
   try {
     document = parsePolicyText(text, file);
-    const policy = validatePolicyDocument(document);
+    const policy = parseCopyPolicy(document);
     const hints = documentHints(document);
     return { file, valid: true, problems: [], warnings: policyWarnings(policy), hints, policy };
   } catch (error) {

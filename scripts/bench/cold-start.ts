@@ -9,7 +9,6 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { parse } from 'yaml';
 import { serverless } from '../../local/serverless-functions.js';
 import {
   packageService,
@@ -105,7 +104,6 @@ export async function measureColdStart(options: ColdStartOptions): Promise<ColdS
     options.onProgress?.('packaging with serverless package');
     const { dir: packageDir } = await packageService();
 
-    const policy = parse(await readFile(join(ROOT, 'copy-policy.yml'), 'utf8'));
     const lambdaEnv = (name: string): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       AWS_REGION: 'us-east-1',
@@ -114,7 +112,6 @@ export async function measureColdStart(options: ColdStartOptions): Promise<ColdS
       AWS_LAMBDA_FUNCTION_NAME: name,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(serverless.provider.memorySize),
       LEDGER_TABLE: 'backup-copy-orchestrator-dev-ledger',
-      COPY_POLICY: JSON.stringify(policy),
       POWERTOOLS_SERVICE_NAME: 'backup-copy-orchestrator',
       POWERTOOLS_LOG_LEVEL: 'INFO',
     });

@@ -2,12 +2,18 @@
  * Packages the service with the real toolchain (`serverless package`, see local/serverless-package.ts)
  * and checks the CloudFormation it would deploy. Its IAM roles and encryption are checked in iam.test.ts.
  */
+import { execFile } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseCopyPolicy } from '../../lib/domain/policy.js';
+import { BackupEmulator } from '../../local/backup-emulator.js';
+import { createLedgerTable, documentClient, localCommandEnvironment } from '../../local/dynamodb-local.js';
 import { matchesPattern } from '../../local/event-pattern.js';
+import { organizationPolicyDocument, SOURCE_ACCOUNT } from '../../local/factories.js';
 import {
   type Json,
   packageService,
@@ -18,6 +24,7 @@ import {
   renderTemplate,
   serverless,
   tempDir,
+  unzipFunction,
 } from '../../local/serverless-package.js';
 
 const LAMBDA_SERVICE_ERRORS = [
@@ -40,6 +47,22 @@ const withDetail = (event: Json, detail: Json): Json => ({
   ...event,
   detail: { ...event.detail, ...detail },
 });
+
+/**
+ * The policy this file packages: organization-sized (200 rules x 5 destinations, about 220 KB of JSON, where
+ * Lambda's 4 KB of environment variables once held it), with a third allowed account to tell it from
+ * copy-policy.yml, and a rule name with `${` in it, which osls must not read as one of its variables.
+ */
+const organizationPolicy = () => {
+  const document = organizationPolicyDocument(200, 5);
+  document.allowed.accounts.push('333333333333');
+  const [first] = document.rules;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a rule name that looks like an osls variable
+  if (first) first.name = 'costs-${team}';
+  return document;
+};
+/** The functions whose code reads the copy policy: they alone carry it. */
+const POLICY_READERS = ['normalizeInput', 'planCopies', 'reconcile'];
 
 let packageDir: string;
 let template: Json;
@@ -82,7 +105,11 @@ beforeAll(async () => {
     `--param=policy=${join(badPolicyDir, 'bad-policy.yml')}`,
   ]);
 
-  ({ dir: packageDir, template } = await packageService());
+  const policyDir = await tempDir('sls-organization-policy-');
+  await writeFile(join(policyDir, 'policy.json'), JSON.stringify(organizationPolicy()));
+  ({ dir: packageDir, template } = await packageService([
+    `--param=policy=${join(policyDir, 'policy.json')}`,
+  ]));
   resources = template.Resources;
 });
 
@@ -337,12 +364,39 @@ describe('the state machine', () => {
   });
 });
 
+/** Runs `bundle`'s handler on `event` in a fresh Node process, as Lambda's init and first invoke do. */
+function invokeBundle(bundle: string, event: unknown, variables: Record<string, string>) {
+  const script = `const { handler } = require(${JSON.stringify(bundle)});
+const context = { functionName: 'f', awsRequestId: 'r', getRemainingTimeInMillis: () => 30000 };
+const started = process.hrtime.bigint();
+handler(JSON.parse(process.env.EVENT), context).then(
+  (output) => ({ output }),
+  (error) => ({ error: { name: error.name, message: error.message } }),
+).then((result) => console.log(JSON.stringify({ ...result, ms: Number(process.hrtime.bigint() - started) / 1e6 })));`;
+  const env = localCommandEnvironment({
+    LEDGER_TABLE: 'backup-copy-orchestrator-dev-ledger',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    EVENT: JSON.stringify(event),
+    ...variables,
+  });
+  return new Promise<{ output?: Json; error?: { name: string; message: string }; ms: number }>((done, fail) =>
+    execFile(process.execPath, ['-e', script], { env }, (error, stdout, stderr) =>
+      error
+        ? fail(new Error(`${error.message}\n${stderr}`))
+        : done(JSON.parse(stdout.trim().split('\n').pop() ?? '')),
+    ),
+  );
+}
+
 describe('the functions', () => {
   let names: string[];
-  let policy: Json;
+  const bundles: Record<string, string> = {};
+  const policy = parseCopyPolicy(organizationPolicy());
   beforeAll(async () => {
     names = Object.keys(parseYaml(await readFile(join(ROOT, 'serverless.yml'), 'utf8')).functions);
-    policy = parseYaml(await readFile(join(ROOT, 'copy-policy.yml'), 'utf8'));
+    const unzipped = await tempDir('sls-unzipped-');
+    for (const name of names) bundles[name] = await unzipFunction(packageDir, name, join(unzipped, name));
   });
   const functionsByName = () =>
     names.map((name) => {
@@ -355,15 +409,53 @@ describe('the functions', () => {
     for (const [name, fn] of functionsByName()) expect(fn?.Type, name).toBe('AWS::Lambda::Function');
   });
 
-  it('run on nodejs22.x, with the ledger table and the validated copy policy', () => {
+  it("run on nodejs22.x with the ledger table, within Lambda's 4 KB of environment variables", () => {
     const [, table] = onlyOfType('AWS::DynamoDB::Table');
+    const rendered: Record<string, Json> = renderTemplate(template, {
+      partition: 'aws',
+      region: 'us-east-1',
+      accountId: SOURCE_ACCOUNT,
+    }).Resources;
     for (const [name, fn] of functionsByName()) {
       const variables = fn?.Properties.Environment?.Variables ?? {};
       expect(fn?.Properties.Runtime, name).toBe('nodejs22.x');
       expect(variables.LEDGER_TABLE, name).toBe(table.Properties.TableName);
-      const copyPolicy = JSON.parse(variables.COPY_POLICY);
-      expect(copyPolicy.rules, name).toEqual(policy.rules);
-      expect(copyPolicy.allowed, name).toEqual(policy.allowed);
+      expect(Object.keys(variables), name).not.toContain('COPY_POLICY');
+      // "The total size of all environment variables doesn't exceed 4 KB" (Lambda quotas): names and values.
+      const id = `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`;
+      const renderedVariables: Record<string, string> = rendered[id]?.Properties.Environment.Variables;
+      const size = Object.entries(renderedVariables).reduce(
+        (sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(String(value)),
+        0,
+      );
+      expect(size, name).toBeLessThan(4096);
+    }
+  });
+
+  it('carry the 200-rule, 5-destination policy in the bundles that read it, and no other bundle does', async () => {
+    const carrying: string[] = [];
+    for (const name of names) {
+      const text = await readFile(bundles[name] as string, 'utf8');
+      if (text.includes('backup-vault:dr-199-4')) carrying.push(name);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the rule name, kept as written
+      if (POLICY_READERS.includes(name)) expect(text, name).toContain('"name":"costs-${team}"');
+    }
+    expect(carrying.sort()).toEqual([...POLICY_READERS].sort());
+  });
+
+  it("keep each role's inline policies within IAM's 10,240 characters, with 200 rules over 10 source vaults", () => {
+    // IAM quotas: "Role policy size cannot exceed 10,240 characters" (all inline policies of a role, no whitespace).
+    const rendered: Record<string, Json> = renderTemplate(template, {
+      partition: 'aws',
+      region: 'us-east-1',
+      accountId: SOURCE_ACCOUNT,
+    }).Resources;
+    const roles = ofType('AWS::IAM::Role');
+    expect(roles.length).toBeGreaterThanOrEqual(names.length);
+    for (const [id] of roles) {
+      const policies: Json[] = rendered[id]?.Properties.Policies ?? [];
+      const size = policies.reduce((sum, p) => sum + JSON.stringify(p.PolicyDocument).length, 0);
+      expect(size, id).toBeLessThanOrEqual(10_240);
     }
   });
 
@@ -374,9 +466,83 @@ describe('the functions', () => {
     for (const zip of zips) {
       const { size } = await stat(join(packageDir, zip));
       expect(size, zip).toBeGreaterThan(0);
-      sizes[zip] = `${(size / 1024 / 1024).toFixed(2)} MiB (${size} bytes)`;
+      sizes[zip] = `${(size / 1024).toFixed(0)} KiB (${size} bytes)`;
     }
-    console.info('package sizes:', sizes);
+    console.info('package sizes with the 200-rule policy:', sizes);
+  });
+
+  it('normalizeInput, as packaged, loads the bundled policy and applies its allowed accounts', async () => {
+    const event = await sample('backup-job-completed.json');
+    const accepted = await invokeBundle(bundles.normalizeInput as string, event, {});
+    expect(accepted.error).toBeUndefined();
+    expect(accepted.output).toMatchObject({
+      recoveryPointArn: event.resources[0],
+      sourceBackupVaultName: 'primary',
+    });
+
+    const refused = await invokeBundle(
+      bundles.normalizeInput as string,
+      { ...event, account: '999999999999' },
+      {},
+    );
+    expect(refused.error?.name).toBe('InvalidInputError');
+    // The third account is the bundled policy's alone (copy-policy.yml allows two).
+    expect(refused.error?.message).toContain(
+      'must be an allowed account (111111111111, 222222222222, 333333333333)',
+    );
+    console.info(
+      `normalizeInput cold start with the 200-rule policy: ${accepted.ms.toFixed(0)} ms to its first answer`,
+    );
+  });
+
+  it("planCopies, as packaged, plans the destinations of the bundled policy's rule 137", async () => {
+    const emulator = await BackupEmulator.start({ accountId: SOURCE_ACCOUNT, vaults: ['source-7'] });
+    const dynamoDbEndpoint = inject('dynamoDbEndpoint');
+    const ledgerTable = `ledger-package-${Date.now()}`;
+    await createLedgerTable(dynamoDbEndpoint, ledgerTable);
+    try {
+      const recoveryPoint = emulator.seedRecoveryPoint({
+        BackupVaultName: 'source-7',
+        ResourceType: 'EBS',
+        ResourceArn: `arn:aws:ec2:us-east-1:${SOURCE_ACCOUNT}:volume/vol-r137-0a1b2c3d`,
+      });
+      const executionArn = 'arn:aws:states:us-east-1:111111111111:execution:copy-recovery-point:package-test';
+      const planned = await invokeBundle(
+        bundles.planCopies as string,
+        {
+          request: {
+            recoveryPointArn: recoveryPoint.RecoveryPointArn,
+            sourceBackupVaultName: 'source-7',
+            origin: 'manual',
+          },
+          executionArn,
+        },
+        {
+          LEDGER_TABLE: ledgerTable,
+          AWS_ENDPOINT_URL_BACKUP: emulator.endpoint,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint,
+        },
+      );
+      expect(planned.error).toBeUndefined();
+      const rule = policy.rules.find((r) => r.name === 'rule-137');
+      expect(planned.output?.copies.map((copy: Json) => copy.destinationVaultArn)).toEqual(
+        rule?.destinations.map((destination) => destination.vaultArn),
+      );
+      const documents = documentClient(dynamoDbEndpoint);
+      const plan = await documents.send(
+        new GetCommand({
+          TableName: ledgerTable,
+          Key: { recoveryPointArn: recoveryPoint.RecoveryPointArn, destinationVaultArn: '*' },
+        }),
+      );
+      documents.destroy();
+      expect(plan.Item).toMatchObject({ status: 'PLANNED', executionArn });
+      console.info(
+        `planCopies cold start with the 200-rule policy: ${planned.ms.toFixed(0)} ms to its first answer`,
+      );
+    } finally {
+      await emulator.close();
+    }
   });
 });
 

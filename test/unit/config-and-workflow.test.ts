@@ -1,24 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.js';
+import { loadConfig, loadSettings } from '../../lib/config.js';
 import { describeStepError } from '../../lib/contracts.js';
 import { ConfigurationError, InvalidPolicyError } from '../../lib/errors.js';
 import { samplePolicyDocument, thrown } from './factories.js';
 
 const goodEnv = (overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = {
-    LEDGER_TABLE: 'backup-copy-ledger',
-    COPY_POLICY: JSON.stringify(samplePolicyDocument()),
-    AWS_REGION: 'us-east-1',
-  };
+  const env: NodeJS.ProcessEnv = { LEDGER_TABLE: 'backup-copy-ledger', AWS_REGION: 'us-east-1' };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
   return env;
 };
+const goodPolicy = () => JSON.stringify(samplePolicyDocument());
 
-const configError = (env: NodeJS.ProcessEnv) => {
-  const error = thrown(() => loadConfig(env));
+const configError = (env: NodeJS.ProcessEnv, policyJson: string | undefined) => {
+  const error = thrown(() => loadConfig(env, policyJson));
   expect(error).toBeInstanceOf(ConfigurationError);
   expect(error).not.toBeInstanceOf(InvalidPolicyError);
   expect(error.name).toBe('ConfigurationError');
@@ -26,14 +23,22 @@ const configError = (env: NodeJS.ProcessEnv) => {
 };
 
 describe('loadConfig', () => {
-  it('reads the ledger table and the sample policy from the environment', () => {
-    const config = loadConfig(goodEnv());
+  it('reads the ledger table from the environment and the policy bundled at package time', () => {
+    const config = loadConfig(goodEnv(), goodPolicy());
     expect(config.ledgerTable).toBe('backup-copy-ledger');
     expect(config.policy.rules.map((rule) => rule.name)).toEqual([
       'production-to-dr',
       'file-systems-to-cold',
     ]);
     expect(config.policy.allowed.accounts).toEqual(['111111111111', '222222222222']);
+  });
+
+  it('reads the settings alone for the functions that never read the policy', () => {
+    expect(loadSettings(goodEnv({ COPY_SLOTS: '3' }))).toEqual({
+      ledgerTable: 'backup-copy-ledger',
+      copySlots: 3,
+      copySlotLeaseMs: 13 * 3_600_000,
+    });
   });
 
   it.each<[string, Record<string, string | undefined>, string[]]>([
@@ -43,58 +48,53 @@ describe('loadConfig', () => {
       { LEDGER_TABLE: 'ab' },
       ['LEDGER_TABLE', 'must name the ledger DynamoDB table'],
     ],
-    ['a missing COPY_POLICY', { COPY_POLICY: undefined }, ['COPY_POLICY']],
-    ['an empty COPY_POLICY', { COPY_POLICY: '' }, ['COPY_POLICY', 'must hold the copy policy as JSON']],
-    [
-      'a COPY_POLICY that is YAML, not JSON',
-      { COPY_POLICY: 'version: 1\nrules: []' },
-      ['COPY_POLICY', 'not JSON'],
-    ],
-    ['a truncated COPY_POLICY', { COPY_POLICY: '{"version": 1, "rules": [' }, ['COPY_POLICY', 'not JSON']],
-    [
-      'a COPY_POLICY that breaks a rule',
-      { COPY_POLICY: JSON.stringify({ ...samplePolicyDocument(), version: 2 }) },
-      ['COPY_POLICY', 'version'],
-    ],
-    [
-      'a COPY_POLICY with a destination outside the allowed accounts',
-      {
-        COPY_POLICY: JSON.stringify({
-          version: 1,
-          allowed: { accounts: ['111111111111'] },
-          rules: [
-            {
-              name: 'r',
-              match: { sourceVaults: ['primary'] },
-              destinations: [
-                {
-                  vaultArn: 'arn:aws:backup:us-west-2:999999999999:backup-vault:dr',
-                  iamRoleArn: 'arn:aws:iam::111111111111:role/r',
-                },
-              ],
-            },
-          ],
-        }),
-      },
-      ['COPY_POLICY', 'rules[0].destinations[0].vaultArn', 'must be in an allowed account'],
-    ],
-    ['a COPY_POLICY that is JSON null', { COPY_POLICY: 'null' }, ['COPY_POLICY']],
+    ['a COPY_SLOTS that is not a number', { COPY_SLOTS: 'many' }, ['COPY_SLOTS']],
   ])('refuses %s with a ConfigurationError naming the variable', (_case, overrides, fragments) => {
-    const error = configError(goodEnv(overrides));
+    const error = configError(goodEnv(overrides), goodPolicy());
     for (const fragment of fragments) expect(error.message).toContain(fragment);
   });
 
-  it('names both variables when both are missing', () => {
-    const error = configError({});
-    expect(error.message).toContain('LEDGER_TABLE');
-    expect(error.message).toContain('COPY_POLICY');
+  it.each<[string, string | undefined, string[]]>([
+    ['no bundled policy (run unbundled)', undefined, ['bundled copy policy', 'none in this function']],
+    ['an empty policy', '', ['bundled copy policy', 'not JSON']],
+    ['a policy that is YAML, not JSON', 'version: 1\nrules: []', ['bundled copy policy', 'not JSON']],
+    ['a truncated policy', '{"version": 1, "rules": [', ['bundled copy policy', 'not JSON']],
+    [
+      'a policy that breaks a rule',
+      JSON.stringify({ ...samplePolicyDocument(), version: 2 }),
+      ['bundled copy policy', 'version'],
+    ],
+    [
+      'a policy with a destination outside the allowed accounts',
+      JSON.stringify({
+        version: 1,
+        allowed: { accounts: ['111111111111'] },
+        rules: [
+          {
+            name: 'r',
+            match: { sourceVaults: ['primary'] },
+            destinations: [
+              {
+                vaultArn: 'arn:aws:backup:us-west-2:999999999999:backup-vault:dr',
+                iamRoleArn: 'arn:aws:iam::111111111111:role/r',
+              },
+            ],
+          },
+        ],
+      }),
+      ['bundled copy policy', 'rules[0].destinations[0].vaultArn', 'must be in an allowed account'],
+    ],
+    ['a policy that is JSON null', 'null', ['bundled copy policy']],
+  ])('refuses %s with a ConfigurationError naming the bundled policy', (_case, policyJson, fragments) => {
+    const error = configError(goodEnv(), policyJson);
+    for (const fragment of fragments) expect(error.message).toContain(fragment);
   });
 
   it.each([
     ['JSON.parse', '{"version": 1', SyntaxError],
     ['the policy', JSON.stringify({ ...samplePolicyDocument(), version: 2 }), InvalidPolicyError],
   ])('keeps the error %s raised as the cause of the ConfigurationError', (_from, policy, Cause) => {
-    expect(configError(goodEnv({ COPY_POLICY: policy })).cause).toBeInstanceOf(Cause);
+    expect(configError(goodEnv(), policy).cause).toBeInstanceOf(Cause);
   });
 });
 
