@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RecoveryPointNotCopyableError, type RuleViolation } from '../errors.js';
-import { LifecycleSchema } from './lifecycle.js';
+import { DescribedLifecycleSchema } from './lifecycle.js';
 
 /** What the workflow needs to know about a source recovery point (from DescribeRecoveryPoint). */
 export const RecoveryPointSchema = z.object({
@@ -12,7 +12,8 @@ export const RecoveryPointSchema = z.object({
   status: z.string(),
   /** WARM, COLD or DELETED. */
   storageClass: z.string().optional(),
-  lifecycle: LifecycleSchema.optional(),
+  /** As described, output-only members included; `inherit` passes on only the input members. */
+  lifecycle: DescribedLifecycleSchema.optional(),
   isParent: z.boolean(),
   parentRecoveryPointArn: z.string().optional(),
   /** ISO-8601; when the backup finished, for the backup-to-copy latency metric. */
