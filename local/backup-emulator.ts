@@ -16,6 +16,7 @@ import type {
   RecoveryPointCreator,
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
+import { COPYABLE_STATUS_RULE, isCopyableStatus } from '../lib/domain/recovery-point.js';
 import { supportsArchiveTier, supportsColdStorage } from '../lib/domain/resource-types.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
@@ -26,8 +27,8 @@ export type BackupOperation =
   | 'DescribeRecoveryPoint'
   | 'ListRecoveryPointsByBackupVault';
 
-/** The SDK's CopyJobState plus ABORTED, which the SDK enum lacks but the SDK passes through as a string. */
-export type EmulatedCopyJobState = CopyJobState | 'ABORTED';
+/** The API's copy job states: ABORTED is not one (lib/copy.ts, COPY_JOB_STATE_OUTCOME). */
+export type EmulatedCopyJobState = CopyJobState;
 
 export interface BackupEmulatorOptions {
   /** Region in generated ARNs and events. Default 'us-east-1'. */
@@ -149,7 +150,7 @@ export interface CopyMatcher {
 }
 
 export interface CopyOutcome {
-  state: 'FAILED' | 'ABORTED' | 'PARTIAL';
+  state: 'FAILED' | 'PARTIAL';
   message?: string;
   /** How many upcoming matching jobs get this outcome. Default 1. */
   times?: number;
@@ -502,10 +503,11 @@ export class BackupEmulator {
       throw new ApiError('InvalidRequestException', 'Does not support continuous backups');
     }
     const source = this.findRecoveryPoint(request.SourceBackupVaultName, request.RecoveryPointArn);
-    if (source.Status !== 'COMPLETED') {
+    // The same statuses as the code's (lib/domain/recovery-point.ts, which cites AWS's documentation).
+    if (!isCopyableStatus(source.Status, source.IsParent)) {
       throw new ApiError(
         'InvalidRequestException',
-        `Recovery point ${source.RecoveryPointArn} is ${source.Status}; only COMPLETED recovery points can be copied`,
+        `Recovery point ${source.RecoveryPointArn} is ${source.Status}; it ${COPYABLE_STATUS_RULE}`,
       );
     }
     this.validateLifecycle(request.Lifecycle, source.ResourceType);

@@ -400,6 +400,26 @@ describe('StartCopyJob validation', () => {
     expect(unfinished.message).toContain('CREATING');
   });
 
+  it('copies the statuses the code copies: COMPLETED, AVAILABLE, and PARTIAL only on a composite', async () => {
+    const { emulator, client } = await setup();
+    const available = emulator.seedRecoveryPoint({ Status: 'AVAILABLE' });
+    const partialComposite = emulator.seedRecoveryPoint({
+      ResourceType: 'CloudFormation',
+      IsParent: true,
+      Status: 'PARTIAL',
+    });
+    const partial = emulator.seedRecoveryPoint({ Status: 'PARTIAL' });
+
+    for (const copyable of [available, partialComposite]) {
+      await expect(client.send(new StartCopyJobCommand(copyOf(copyable)))).resolves.toHaveProperty(
+        'CopyJobId',
+      );
+    }
+    const refused = await failure(client.send(new StartCopyJobCommand(copyOf(partial))));
+    expect(refused).toBeInstanceOf(InvalidRequestException);
+    expect(refused.message).toContain('PARTIAL');
+  });
+
   it('describes an unseeded recovery point in an existing vault as a completed EBS one, when told to', async () => {
     const { client } = await setup({ vaults: ['primary'], describeUnseededRecoveryPoints: true });
     const arn = 'arn:aws:backup:us-east-1:111111111111:recovery-point:never-seeded';
