@@ -329,7 +329,7 @@ export class BackupEmulator {
     return rp;
   }
 
-  /** All copy jobs, oldest first. */
+  /** All copy jobs StartCopyJob created, oldest first (a composite's nested jobs are in its CopyJob's counts). */
   copyJobs(): EmulatedCopyJob[] {
     this.advance();
     return [...this.jobs.values()].map((rec) => ({
