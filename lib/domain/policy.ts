@@ -6,7 +6,7 @@ import {
   type RuleViolation,
 } from '../errors.js';
 import { type ArnScope, checkArn, isBackupVaultName, PARTITIONS } from './arn.js';
-import { type Lifecycle, LifecycleSchema, lifecycleInput, validateLifecycle } from './lifecycle.js';
+import { LifecycleSchema, lifecycleInput, validateLifecycle } from './lifecycle.js';
 import type { RecoveryPoint } from './recovery-point.js';
 import { violationsFromZod } from './violations.js';
 
@@ -157,18 +157,15 @@ function planLifecycle(
 ): Pick<PlannedCopy, 'lifecycle' | 'lifecycleSource'> & { warnings: string[] } {
   if (destination.lifecycle === undefined) return { lifecycleSource: 'none', warnings: [] };
   const inherited = destination.lifecycle === 'inherit';
-  let source = destination.lifecycle as Lifecycle;
-  const notInherited: string[] = [];
-  if (destination.lifecycle === 'inherit') {
-    const { lifecycle, outputOnly } = lifecycleInput(recoveryPoint.lifecycle ?? {});
-    source = lifecycle;
-    for (const name of outputOnly) {
-      // The SDK model documents DeleteAfterEvent as "Not valid as an input": StartCopyJob would refuse it.
-      notInherited.push(
-        `${field}: the source's Lifecycle.${name} is not inherited, StartCopyJob does not accept it`,
-      );
-    }
-  }
+  // Only StartCopyJob's input members are inherited; the SDK model documents DeleteAfterEvent as "Not valid as
+  // an input".
+  const { lifecycle: source, outputOnly } =
+    destination.lifecycle === 'inherit'
+      ? lifecycleInput(recoveryPoint.lifecycle ?? {})
+      : { lifecycle: destination.lifecycle, outputOnly: [] };
+  const notInherited = outputOnly.map(
+    (name) => `${field}: the source's Lifecycle.${name} is not inherited, StartCopyJob does not accept it`,
+  );
   const { lifecycle, warnings } = validateLifecycle(source, recoveryPoint.resourceType, field);
   const empty = Object.keys(lifecycle).length === 0;
   return {
