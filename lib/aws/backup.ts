@@ -10,7 +10,7 @@ import {
   ServiceUnavailableException as SdkServiceUnavailableException,
   StartCopyJobCommand,
 } from '@aws-sdk/client-backup';
-import { describedLifecycle } from '../domain/lifecycle.js';
+import { describedLifecycle, type Lifecycle } from '../domain/lifecycle.js';
 import type { RecoveryPoint } from '../domain/recovery-point.js';
 import {
   LimitExceededException,
@@ -103,11 +103,8 @@ export interface StartCopyJobRequest {
   destinationVaultArn: string;
   iamRoleArn: string;
   idempotencyToken: string;
-  lifecycle?: {
-    MoveToColdStorageAfterDays?: number;
-    DeleteAfterDays?: number;
-    OptInToArchiveForSupportedResources?: boolean;
-  };
+  /** Input members only (lib/domain/lifecycle.ts). */
+  lifecycle?: Lifecycle;
 }
 
 export async function startCopyJob(
