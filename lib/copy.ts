@@ -1,4 +1,4 @@
-import type { BackupClient } from '@aws-sdk/client-backup';
+import type { BackupClient, CopyJobState } from '@aws-sdk/client-backup';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeCopyJob, startCopyJob } from './aws/backup.js';
 import type { CopySlots } from './aws/copy-slots.js';
@@ -36,9 +36,20 @@ export const copyKey = (copy: PlannedCopy): CopyKey => ({
   destinationVaultArn: copy.destinationVaultArn,
 });
 
-/** Copy job states after which nothing changes (ABORTED is tolerated though DescribeCopyJob does not list it). */
-const SUCCEEDED_STATES = ['COMPLETED'];
-const FAILED_STATES = ['FAILED', 'PARTIAL', 'ABORTED'];
+/**
+ * What each of the API's copy job states (the SDK's CopyJobState) means for a copy. ABORTED is none of them:
+ * neither CopyJobState nor the Copy Job State Change examples of the AWS Backup EventBridge guide list it.
+ */
+export const COPY_JOB_STATE_OUTCOME: Record<CopyJobState, 'succeeded' | 'failed' | 'in progress'> = {
+  CREATED: 'in progress',
+  RUNNING: 'in progress',
+  COMPLETED: 'succeeded',
+  FAILED: 'failed',
+  // A composite copy with some nested copies missing: not the whole copy, so a re-drive tries again.
+  PARTIAL: 'failed',
+};
+
+const outcomeOf = (state: string) => COPY_JOB_STATE_OUTCOME[state as CopyJobState] as string | undefined;
 
 /** Claims can lose to a concurrent writer; after this many re-reads something is wrong. */
 const MAX_ROUNDS = 5;
@@ -231,8 +242,8 @@ export async function settleCopy(
     record = await deps.ledger.get(key);
   }
   if (!record || record.copyJobId !== outcome.copyJobId) return undefined;
-  const succeeded = SUCCEEDED_STATES.includes(outcome.state);
-  if (!succeeded && !FAILED_STATES.includes(outcome.state)) return record;
+  const succeeded = outcomeOf(outcome.state) === 'succeeded';
+  if (!succeeded && outcomeOf(outcome.state) !== 'failed') return record;
   const lastError = succeeded
     ? undefined
     : errorSummary(

@@ -67,7 +67,7 @@ export class LimitExceededException extends Error {
   override readonly name = 'LimitExceededException';
 }
 
-/** The copy job ended FAILED, ABORTED or PARTIAL; a re-drive starts a new attempt. */
+/** The copy job ended FAILED or PARTIAL; a re-drive starts a new attempt. */
 export class CopyJobFailedError extends Error {
   override readonly name = 'CopyJobFailedError';
 }

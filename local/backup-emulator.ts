@@ -5,7 +5,7 @@
  * Covers the copy-job slice: StartCopyJob, DescribeCopyJob, ListCopyJobs, DescribeRecoveryPoint,
  * ListRecoveryPointsByBackupVault; anything else is answered with UnknownOperationException (404).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
@@ -16,6 +16,7 @@ import type {
   RecoveryPointCreator,
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
+import { COPYABLE_STATUS_RULE, isCopyableStatus } from '../lib/domain/recovery-point.js';
 import { supportsArchiveTier, supportsColdStorage } from '../lib/domain/resource-types.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
@@ -26,8 +27,8 @@ export type BackupOperation =
   | 'DescribeRecoveryPoint'
   | 'ListRecoveryPointsByBackupVault';
 
-/** The SDK's CopyJobState plus ABORTED, which the SDK enum lacks but the SDK passes through as a string. */
-export type EmulatedCopyJobState = CopyJobState | 'ABORTED';
+/** The API's copy job states: ABORTED is not one (lib/copy.ts, COPY_JOB_STATE_OUTCOME). */
+export type EmulatedCopyJobState = CopyJobState;
 
 export interface BackupEmulatorOptions {
   /** Region in generated ARNs and events. Default 'us-east-1'. */
@@ -149,8 +150,10 @@ export interface CopyMatcher {
 }
 
 export interface CopyOutcome {
-  state: 'FAILED' | 'ABORTED' | 'PARTIAL';
+  state: 'FAILED' | 'PARTIAL';
   message?: string;
+  /** The job's MessageCategory, e.g. AccessDenied or InvalidParameters (the SDK's examples). Default AccessDenied. */
+  messageCategory?: string;
   /** How many upcoming matching jobs get this outcome. Default 1. */
   times?: number;
 }
@@ -177,8 +180,16 @@ interface JobRecord {
   createdAt: number;
   runningAt: number;
   finishAt: number;
-  outcome: { state: 'COMPLETED' | CopyOutcome['state']; message?: string };
+  outcome: { state: 'COMPLETED' | CopyOutcome['state']; message?: string; messageCategory?: string };
   completedAt?: number;
+  destinationRecoveryPointArn?: string;
+  /** A composite's nested copy jobs: one per nested recovery point, each moving with its parent. */
+  children: ChildJob[];
+}
+
+interface ChildJob {
+  id: string;
+  source: RecoveryPoint;
   destinationRecoveryPointArn?: string;
 }
 
@@ -267,7 +278,12 @@ export class BackupEmulator {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Adds (or replaces, by vault + ARN) a recovery point; returns the live record. */
+  /**
+   * Adds (or replaces, by vault + ARN) a recovery point; returns the live record. Members not given get what
+   * AWS Backup reports for the resource type (RESOURCE_SHAPES): a resource ARN and name, a size, a backup
+   * plan's CreatedBy and Lifecycle, the vault's KMS key. A CloudFormation recovery point is a composite; seed
+   * its nested recovery points with ParentRecoveryPointArn set to it.
+   */
   seedRecoveryPoint(partial: Partial<RecoveryPoint> = {}): RecoveryPoint {
     const { region, accountId } = this.options;
     const arn =
@@ -275,30 +291,45 @@ export class BackupEmulator {
     const account = ARN.exec(arn)?.[1] ?? accountId;
     const vault = partial.BackupVaultName ?? 'primary';
     const created = partial.CreationDate ?? new Date(this.options.clock.now());
+    const resourceType = partial.ResourceType ?? 'EBS';
+    const defaults = defaultsFor(resourceType);
+    const status = partial.Status ?? 'COMPLETED';
+    const vaultArn = `arn:aws:backup:${region}:${account}:backup-vault:${vault}`;
+    const plan = backupPlan(region, account);
     const rp: RecoveryPoint = {
-      BackupVaultArn: `arn:aws:backup:${region}:${account}:backup-vault:${vault}`,
-      ResourceArn: `arn:aws:ec2:${region}:${account}:volume/vol-${randomUUID().replaceAll('-', '').slice(0, 17)}`,
-      ResourceType: 'EBS',
-      Status: 'COMPLETED',
-      CompletionDate: created,
+      BackupVaultArn: vaultArn,
+      ResourceArn: defaults.resourceArn(region, account),
+      ResourceType: resourceType,
+      ResourceName: defaults.resourceName,
+      Status: status,
+      // The backup job was initiated before its recovery point was created; a CREATING one has not completed.
+      InitiationDate: new Date(created.getTime() - BACKUP_START_MS),
+      ...(status === 'CREATING' ? {} : { CompletionDate: created }),
+      ...(STATUS_MESSAGES[status] ? { StatusMessage: STATUS_MESSAGES[status] } : {}),
       IamRoleArn: `arn:aws:iam::${account}:role/service-role/AWSBackupDefaultServiceRole`,
-      IsParent: false,
-      IsEncrypted: false,
-      BackupSizeInBytes: 1_073_741_824,
+      CreatedBy: plan,
+      Lifecycle: { ...defaults.lifecycle },
+      IsParent: resourceType === 'CloudFormation',
+      IsEncrypted: true,
+      EncryptionKeyArn: kmsKeyArn(vaultArn),
+      EncryptionKeyType: 'CUSTOMER_MANAGED_KMS_KEY',
+      BackupSizeInBytes: defaults.sizeInBytes,
       StorageClass: 'WARM',
       VaultType: 'BACKUP_VAULT',
+      ...(partial.ParentRecoveryPointArn ? { CompositeMemberIdentifier: defaults.logicalId } : {}),
       ...partial,
       RecoveryPointArn: arn,
       BackupVaultName: vault,
       CreationDate: created,
     };
-    rp.CalculatedLifecycle ??= calculatedLifecycle(created, rp.Lifecycle);
+    if (!('CalculatedLifecycle' in partial))
+      rp.CalculatedLifecycle = calculatedLifecycle(created, rp.Lifecycle);
     this.vaults.add(vault);
     this.recoveryPoints.set(rpKey(vault, arn), rp);
     return rp;
   }
 
-  /** All copy jobs, oldest first. */
+  /** All copy jobs StartCopyJob created, oldest first (a composite's nested jobs are in its CopyJob's counts). */
   copyJobs(): EmulatedCopyJob[] {
     this.advance();
     return [...this.jobs.values()].map((rec) => ({
@@ -418,10 +449,12 @@ export class BackupEmulator {
       }
       const type = error.status >= 500 ? 'server' : 'client';
       // The SDK names the exception from this header (before the body's Code); AWS appends a namespace URI.
+      // The body carries every member of AWS Backup's error structures: Code, Message, Type and Context (the
+      // model leaves Type and Context undocumented; here they are the fault and the request).
       send(
         res,
         error.status,
-        { Code: error.code, Message: error.message, Type: type },
+        { Code: error.code, Message: error.message, Type: type, Context: `${req.method} ${url.pathname}` },
         {
           'x-amzn-errortype': `${error.code}:http://internal.amazon.com/coral/com.amazonaws.services.cryo/`,
         },
@@ -435,8 +468,10 @@ export class BackupEmulator {
         return this.startCopyJob(body);
       case 'DescribeCopyJob': {
         const rec = this.jobs.get(route.id);
-        if (!rec) throw new ApiError('ResourceNotFoundException', `Copy job ${route.id} was not found`);
-        return { CopyJob: this.view(rec) };
+        if (rec) return { CopyJob: this.view(rec) };
+        const nested = this.allViews().find(({ job }) => job.CopyJobId === route.id);
+        if (!nested) throw new ApiError('ResourceNotFoundException', `Copy job ${route.id} was not found`);
+        return { CopyJob: nested.job };
       }
       case 'ListCopyJobs':
         return this.listCopyJobs(query);
@@ -502,10 +537,11 @@ export class BackupEmulator {
       throw new ApiError('InvalidRequestException', 'Does not support continuous backups');
     }
     const source = this.findRecoveryPoint(request.SourceBackupVaultName, request.RecoveryPointArn);
-    if (source.Status !== 'COMPLETED') {
+    // The same statuses as the code's (lib/domain/recovery-point.ts, which cites AWS's documentation).
+    if (!isCopyableStatus(source.Status, source.IsParent)) {
       throw new ApiError(
         'InvalidRequestException',
-        `Recovery point ${source.RecoveryPointArn} is ${source.Status}; only COMPLETED recovery points can be copied`,
+        `Recovery point ${source.RecoveryPointArn} is ${source.Status}; it ${COPYABLE_STATUS_RULE}`,
       );
     }
     this.validateLifecycle(request.Lifecycle, source.ResourceType);
@@ -532,6 +568,12 @@ export class BackupEmulator {
       runningAt,
       finishAt: Math.max(runningAt, now + this.options.copyDurationMs),
       outcome: this.takeOutcome(request),
+      children: source.IsParent
+        ? this.nestedRecoveryPoints(source).map((child) => ({
+            id: randomUUID().toUpperCase(),
+            source: child,
+          }))
+        : [],
     };
     this.jobs.set(rec.id, rec);
     this.advanceAt(rec.runningAt);
@@ -585,7 +627,11 @@ export class BackupEmulator {
     );
     if (!rule) return { state: 'COMPLETED' };
     rule.remaining--;
-    return { state: rule.outcome.state, message: rule.outcome.message ?? `Copy job ${rule.outcome.state}` };
+    return {
+      state: rule.outcome.state,
+      message: rule.outcome.message ?? `Copy job ${rule.outcome.state}`,
+      messageCategory: rule.outcome.messageCategory,
+    };
   }
 
   // ---- copy job lifecycle ----
@@ -599,36 +645,98 @@ export class BackupEmulator {
     rec.completedAt = at;
     if (rec.outcome.state === 'COMPLETED' || rec.outcome.state === 'PARTIAL') {
       const [, , , region, account] = (rec.request.DestinationBackupVaultArn ?? '').split(':');
-      rec.destinationRecoveryPointArn = `arn:aws:backup:${region || this.options.region}:${account || rec.accountId}:recovery-point:${randomUUID()}`;
+      const copyArn = () =>
+        `arn:aws:backup:${region || this.options.region}:${account || rec.accountId}:recovery-point:${randomUUID()}`;
+      rec.destinationRecoveryPointArn = copyArn();
+      for (const child of rec.children) {
+        if (childState(rec, child) === 'COMPLETED') child.destinationRecoveryPointArn = copyArn();
+      }
     }
     this.transition(rec, rec.outcome.state, at);
   }
 
+  /** DescribeCopyJob's CopyJob: every member that applies to an on-demand copy (see the conformance test). */
   private view(rec: JobRecord): CopyJob {
     const rp = rec.source;
     const finished = rec.completedAt !== undefined;
+    const destination = rec.request.DestinationBackupVaultArn ?? '';
     return {
       AccountId: rec.accountId,
       CopyJobId: rec.id,
       SourceBackupVaultArn: rp.BackupVaultArn,
       SourceRecoveryPointArn: rp.RecoveryPointArn,
-      DestinationBackupVaultArn: rec.request.DestinationBackupVaultArn,
+      DestinationBackupVaultArn: destination,
+      DestinationVaultType: 'BACKUP_VAULT',
       DestinationRecoveryPointArn: rec.destinationRecoveryPointArn,
-      // Without a Lifecycle, AWS gives the copy the source recovery point's lifecycle.
-      DestinationRecoveryPointLifecycle: rec.request.Lifecycle ?? rp.Lifecycle,
+      DestinationEncryptionKeyArn: kmsKeyArn(destination),
+      // Without a Lifecycle, AWS gives the copy the source recovery point's lifecycle (its input members).
+      DestinationRecoveryPointLifecycle: rec.request.Lifecycle ?? inputLifecycle(rp.Lifecycle),
       ResourceArn: rp.ResourceArn,
       ResourceType: rp.ResourceType,
       ResourceName: rp.ResourceName,
       CreationDate: new Date(rec.createdAt),
       CompletionDate: finished ? new Date(rec.completedAt as number) : undefined,
-      State: rec.state as CopyJobState,
+      State: rec.state,
       StatusMessage: finished && rec.outcome.state !== 'COMPLETED' ? rec.outcome.message : undefined,
+      MessageCategory: finished ? messageCategory(rec.state, rec.outcome.messageCategory) : undefined,
       BackupSizeInBytes: rp.BackupSizeInBytes,
       IamRoleArn: rec.request.IamRoleArn,
       CreatedBy: rp.CreatedBy,
       IsParent: rp.IsParent,
       CompositeMemberIdentifier: rp.CompositeMemberIdentifier,
+      ...(rp.IsParent
+        ? {
+            NumberOfChildJobs: rec.children.length,
+            ChildJobsInState: countStates(rec.children.map((child) => childState(rec, child))),
+          }
+        : {}),
     };
+  }
+
+  /** A nested copy job: its own source, its parent's destination, role and timing. */
+  private childView(rec: JobRecord, child: ChildJob): CopyJob {
+    const parent = this.view(rec);
+    const rp = child.source;
+    const state = childState(rec, child);
+    const failed = state === 'FAILED';
+    return {
+      ...parent,
+      CopyJobId: child.id,
+      ParentJobId: rec.id,
+      SourceRecoveryPointArn: rp.RecoveryPointArn,
+      DestinationRecoveryPointArn: child.destinationRecoveryPointArn,
+      DestinationRecoveryPointLifecycle: rec.request.Lifecycle ?? inputLifecycle(rp.Lifecycle),
+      ResourceArn: rp.ResourceArn,
+      ResourceType: rp.ResourceType,
+      ResourceName: rp.ResourceName,
+      State: state,
+      StatusMessage: failed ? rec.outcome.message : undefined,
+      MessageCategory: parent.CompletionDate
+        ? messageCategory(state, rec.outcome.messageCategory)
+        : undefined,
+      BackupSizeInBytes: rp.BackupSizeInBytes,
+      CreatedBy: rp.CreatedBy,
+      IsParent: false,
+      CompositeMemberIdentifier: rp.CompositeMemberIdentifier,
+      NumberOfChildJobs: undefined,
+      ChildJobsInState: undefined,
+    };
+  }
+
+  /** Every copy job, nested ones after their parent. */
+  private allViews(): Array<{ job: CopyJob; seq: number }> {
+    return [...this.jobs.values()].flatMap((rec) => [
+      { job: this.view(rec), seq: rec.seq },
+      ...rec.children.map((child, i) => ({ job: this.childView(rec, child), seq: rec.seq + (i + 1) / 1000 })),
+    ]);
+  }
+
+  private nestedRecoveryPoints(parent: RecoveryPoint): RecoveryPoint[] {
+    return [...this.recoveryPoints.values()].filter(
+      (rp) =>
+        rp.ParentRecoveryPointArn === parent.RecoveryPointArn &&
+        rp.BackupVaultName === parent.BackupVaultName,
+    );
   }
 
   private emit(rec: JobRecord, at: number): void {
@@ -702,23 +810,26 @@ export class BackupEmulator {
     const completeAfter = queryDate(query, 'completeAfter');
     const completeBefore = queryDate(query, 'completeBefore');
     const eq = (name: string, value: string | undefined) => !query.has(name) || query.get(name) === value;
-    const jobs = [...this.jobs.values()]
+    const time = (date: Date | undefined) => date?.getTime();
+    const jobs = this.allViews()
       .filter(
-        (j) =>
-          eq('state', j.state) &&
-          eq('resourceArn', j.source.ResourceArn) &&
-          eq('resourceType', j.source.ResourceType) &&
-          eq('destinationVaultArn', j.request.DestinationBackupVaultArn) &&
-          eq('accountId', j.accountId) &&
-          eq('sourceRecoveryPointArn', j.source.RecoveryPointArn) &&
-          (after === undefined || j.createdAt > after) &&
-          (before === undefined || j.createdAt < before) &&
-          (completeAfter === undefined || (j.completedAt ?? -1) > completeAfter) &&
-          (completeBefore === undefined || (j.completedAt ?? Infinity) < completeBefore),
+        ({ job }) =>
+          eq('state', job.State) &&
+          eq('resourceArn', job.ResourceArn) &&
+          eq('resourceType', job.ResourceType) &&
+          eq('destinationVaultArn', job.DestinationBackupVaultArn) &&
+          eq('accountId', job.AccountId) &&
+          eq('sourceRecoveryPointArn', job.SourceRecoveryPointArn) &&
+          eq('parentJobId', job.ParentJobId) &&
+          eq('messageCategory', job.MessageCategory) &&
+          (after === undefined || (time(job.CreationDate) ?? 0) > after) &&
+          (before === undefined || (time(job.CreationDate) ?? 0) < before) &&
+          (completeAfter === undefined || (time(job.CompletionDate) ?? -1) > completeAfter) &&
+          (completeBefore === undefined || (time(job.CompletionDate) ?? Infinity) < completeBefore),
       )
-      .sort((a, b) => b.createdAt - a.createdAt || b.seq - a.seq);
-    const { items, next } = this.page(jobs, (j) => j.id, query);
-    return { CopyJobs: items.map((j) => this.view(j)), NextToken: next };
+      .sort((a, b) => (time(b.job.CreationDate) ?? 0) - (time(a.job.CreationDate) ?? 0) || b.seq - a.seq);
+    const { items, next } = this.page(jobs, ({ job }) => job.CopyJobId ?? '', query);
+    return { CopyJobs: items.map(({ job }) => job), NextToken: next };
   }
 
   private listRecoveryPoints(vault: string, query: URLSearchParams): object {
@@ -771,6 +882,173 @@ export class BackupEmulator {
     const more = start + max < all.length && lastItem !== undefined;
     return { items, next: more ? Buffer.from(keyOf(lastItem)).toString('base64url') : undefined };
   }
+}
+
+// ---- what AWS Backup reports per resource type ----
+
+interface ResourceDefaults {
+  resourceArn: (region: string, account: string) => string;
+  resourceName: string;
+  /** A logical ID, as CompositeMemberIdentifier carries it for a resource nested in a CloudFormation stack. */
+  logicalId: string;
+  sizeInBytes: number;
+  /** A backup plan rule's lifecycle: cold storage where the type has it (lib/domain/resource-types.ts). */
+  lifecycle: Lifecycle;
+}
+
+const GIB = 1_073_741_824;
+const hex = (length: number) => randomUUID().replaceAll('-', '').slice(0, length);
+const WARM_ONLY: Lifecycle = { DeleteAfterDays: 35 };
+const WITH_COLD: Lifecycle = { MoveToColdStorageAfterDays: 30, DeleteAfterDays: 365 };
+const lifecycleFor = (type: string) => (supportsColdStorage(type) ? WITH_COLD : WARM_ONLY);
+
+/** Resource ARN shapes from the AWS Backup and service ARN references; names and sizes are examples. */
+const RESOURCE_SHAPES: Record<string, Omit<ResourceDefaults, 'lifecycle'>> = {
+  EBS: {
+    resourceArn: (r, a) => `arn:aws:ec2:${r}:${a}:volume/vol-${hex(17)}`,
+    resourceName: 'orders-data',
+    logicalId: 'OrdersVolume',
+    sizeInBytes: 8 * GIB,
+  },
+  EC2: {
+    resourceArn: (r, a) => `arn:aws:ec2:${r}:${a}:instance/i-${hex(17)}`,
+    resourceName: 'orders-web',
+    logicalId: 'WebServer',
+    sizeInBytes: 30 * GIB,
+  },
+  EFS: {
+    resourceArn: (r, a) => `arn:aws:elasticfilesystem:${r}:${a}:file-system/fs-${hex(17)}`,
+    resourceName: 'shared-files',
+    logicalId: 'SharedFiles',
+    sizeInBytes: 12 * GIB,
+  },
+  RDS: {
+    resourceArn: (r, a) => `arn:aws:rds:${r}:${a}:db:orders-db`,
+    resourceName: 'orders-db',
+    logicalId: 'OrdersDatabase',
+    sizeInBytes: 20 * GIB,
+  },
+  Aurora: {
+    resourceArn: (r, a) => `arn:aws:rds:${r}:${a}:cluster:orders-cluster`,
+    resourceName: 'orders-cluster',
+    logicalId: 'OrdersCluster',
+    sizeInBytes: 40 * GIB,
+  },
+  DocumentDB: {
+    resourceArn: (r, a) => `arn:aws:rds:${r}:${a}:cluster:catalog-docdb`,
+    resourceName: 'catalog-docdb',
+    logicalId: 'CatalogCluster',
+    sizeInBytes: 10 * GIB,
+  },
+  Neptune: {
+    resourceArn: (r, a) => `arn:aws:rds:${r}:${a}:cluster:graph-neptune`,
+    resourceName: 'graph-neptune',
+    logicalId: 'GraphCluster',
+    sizeInBytes: 10 * GIB,
+  },
+  DynamoDB: {
+    resourceArn: (r, a) => `arn:aws:dynamodb:${r}:${a}:table/Orders`,
+    resourceName: 'Orders',
+    logicalId: 'OrdersTable',
+    sizeInBytes: 2 * GIB,
+  },
+  FSx: {
+    resourceArn: (r, a) => `arn:aws:fsx:${r}:${a}:file-system/fs-${hex(17)}`,
+    resourceName: 'windows-share',
+    logicalId: 'WindowsShare',
+    sizeInBytes: 32 * GIB,
+  },
+  S3: {
+    resourceArn: (_r, a) => `arn:aws:s3:::orders-archive-${a}`,
+    resourceName: `orders-archive`,
+    logicalId: 'ArchiveBucket',
+    sizeInBytes: 5 * GIB,
+  },
+  CloudFormation: {
+    resourceArn: (r, a) => `arn:aws:cloudformation:${r}:${a}:stack/orders-stack/${randomUUID()}`,
+    resourceName: 'orders-stack',
+    logicalId: 'OrdersStack',
+    sizeInBytes: 0,
+  },
+  Redshift: {
+    resourceArn: (r, a) => `arn:aws:redshift:${r}:${a}:cluster:analytics`,
+    resourceName: 'analytics',
+    logicalId: 'AnalyticsCluster',
+    sizeInBytes: 160 * GIB,
+  },
+  'Storage Gateway': {
+    resourceArn: (r, a) =>
+      `arn:aws:storagegateway:${r}:${a}:gateway/sgw-${hex(8).toUpperCase()}/volume/vol-${hex(8).toUpperCase()}`,
+    resourceName: 'office-volume',
+    logicalId: 'OfficeVolume',
+    sizeInBytes: 100 * GIB,
+  },
+  VirtualMachine: {
+    resourceArn: (r, a) => `arn:aws:backup-gateway:${r}:${a}:vm/vm-${hex(17)}`,
+    resourceName: 'erp-vm',
+    logicalId: 'ErpVm',
+    sizeInBytes: 60 * GIB,
+  },
+  Timestream: {
+    resourceArn: (r, a) => `arn:aws:timestream:${r}:${a}:database/metrics/table/cpu`,
+    resourceName: 'cpu',
+    logicalId: 'CpuTable',
+    sizeInBytes: GIB,
+  },
+  'SAP HANA on Amazon EC2': {
+    resourceArn: (r, a) => `arn:aws:ssm-sap:${r}:${a}:HANA/erp/DB/ERP`,
+    resourceName: 'ERP',
+    logicalId: 'ErpDatabase',
+    sizeInBytes: 256 * GIB,
+  },
+  EKS: {
+    resourceArn: (r, a) => `arn:aws:eks:${r}:${a}:cluster/platform`,
+    resourceName: 'platform',
+    logicalId: 'PlatformCluster',
+    sizeInBytes: 3 * GIB,
+  },
+};
+
+/** An unknown resource type (a test's invention) is described like an EBS volume. */
+function defaultsFor(resourceType: string): ResourceDefaults {
+  const shape = RESOURCE_SHAPES[resourceType] ?? (RESOURCE_SHAPES.EBS as Omit<ResourceDefaults, 'lifecycle'>);
+  return { ...shape, lifecycle: lifecycleFor(resourceType) };
+}
+
+/** How long before its recovery point's CreationDate a backup job is initiated. */
+const BACKUP_START_MS = 5 * 60_000;
+
+/** StatusMessage of statuses that need explaining (the API reference's descriptions of Status). */
+const STATUS_MESSAGES: Partial<Record<string, string>> = {
+  PARTIAL: 'One or more nested recovery points were not in the backup',
+  EXPIRED: 'The recovery point exceeded its retention period, but AWS Backup could not delete it',
+  STOPPED: 'The continuous backup was disabled',
+};
+
+/** The daily backup plan rule that made seeded recovery points (RecoveryPointCreator, every member). */
+function backupPlan(region: string, account: string): RecoveryPointCreator {
+  const id = uuidFrom(`plan:${account}:${region}`);
+  return {
+    BackupPlanId: id,
+    BackupPlanArn: `arn:aws:backup:${region}:${account}:backup-plan:${id}`,
+    BackupPlanName: 'daily',
+    BackupPlanVersion: Buffer.from(uuidFrom(`version:${id}`)).toString('base64'),
+    BackupRuleId: uuidFrom(`rule:${id}`),
+    BackupRuleName: 'daily-0500',
+    BackupRuleCron: 'cron(0 5 ? * * *)',
+    BackupRuleTimezone: 'Etc/UTC',
+  };
+}
+
+/** The KMS key a vault (or a destination vault) encrypts with: one stable key per vault ARN. */
+function kmsKeyArn(vaultArn: string): string {
+  const [, partition, , region, account] = vaultArn.split(':');
+  return `arn:${partition}:kms:${region}:${account}:key/${uuidFrom(`key:${vaultArn}`)}`;
+}
+
+function uuidFrom(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 // ---- helpers ----
@@ -879,6 +1157,31 @@ function calculatedLifecycle(
   const cold = at(lifecycle?.MoveToColdStorageAfterDays);
   const del = at(lifecycle?.DeleteAfterDays);
   return cold || del ? { MoveToColdStorageAt: cold, DeleteAt: del } : undefined;
+}
+
+/** The input members of a described lifecycle: DeleteAfterEvent belongs to the source, not its copies. */
+function inputLifecycle(lifecycle: Lifecycle | undefined): Lifecycle | undefined {
+  if (!lifecycle) return undefined;
+  const { DeleteAfterEvent: _outputOnly, ...input } = lifecycle;
+  return Object.keys(input).length > 0 ? input : undefined;
+}
+
+/** A nested job moves with its parent; a PARTIAL parent had its last nested copy fail. */
+function childState(rec: JobRecord, child: ChildJob): CopyJobState {
+  if (rec.state === 'COMPLETED') return 'COMPLETED';
+  if (rec.state === 'PARTIAL') return child === rec.children.at(-1) ? 'FAILED' : 'COMPLETED';
+  return rec.state;
+}
+
+function countStates(states: CopyJobState[]): Partial<Record<CopyJobState, number>> {
+  const counts: Partial<Record<CopyJobState, number>> = {};
+  for (const state of states) counts[state] = (counts[state] ?? 0) + 1;
+  return counts;
+}
+
+/** SUCCESS for a completed job; a failure's category otherwise (the SDK's CopyJob.MessageCategory examples). */
+function messageCategory(state: CopyJobState, failure: string | undefined): string {
+  return state === 'COMPLETED' ? 'SUCCESS' : (failure ?? 'AccessDenied');
 }
 
 function eventCreator(

@@ -10,6 +10,7 @@ import {
   ServiceUnavailableException as SdkServiceUnavailableException,
   StartCopyJobCommand,
 } from '@aws-sdk/client-backup';
+import { describedLifecycle, type Lifecycle } from '../domain/lifecycle.js';
 import type { RecoveryPoint } from '../domain/recovery-point.js';
 import {
   LimitExceededException,
@@ -80,9 +81,7 @@ export function toRecoveryPoint(
   out: DescribeRecoveryPointOutput | RecoveryPointByBackupVault,
   vaultName: string,
 ): RecoveryPoint {
-  const lifecycle = out.Lifecycle
-    ? Object.fromEntries(Object.entries(out.Lifecycle).filter(([, value]) => value !== undefined))
-    : undefined;
+  const lifecycle = out.Lifecycle ? describedLifecycle(out.Lifecycle) : undefined;
   return {
     recoveryPointArn: out.RecoveryPointArn ?? '',
     sourceVaultName: out.BackupVaultName ?? vaultName,
@@ -104,11 +103,8 @@ export interface StartCopyJobRequest {
   destinationVaultArn: string;
   iamRoleArn: string;
   idempotencyToken: string;
-  lifecycle?: {
-    MoveToColdStorageAfterDays?: number;
-    DeleteAfterDays?: number;
-    OptInToArchiveForSupportedResources?: boolean;
-  };
+  /** Input members only (lib/domain/lifecycle.ts). */
+  lifecycle?: Lifecycle;
 }
 
 export async function startCopyJob(

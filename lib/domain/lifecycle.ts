@@ -2,7 +2,10 @@ import * as z from 'zod';
 import { InvalidLifecycleError, type RuleViolation } from '../errors.js';
 import { supportsArchiveTier, supportsColdStorage } from './resource-types.js';
 
-/** StartCopyJob's Lifecycle, with AWS's member names so nothing is lost in translation. */
+/**
+ * StartCopyJob's Lifecycle input members, with AWS's member names so nothing is lost in translation.
+ * test/unit/inherit-from-sdk-model.test.ts checks them against the SDK model's Lifecycle shape.
+ */
 export const LifecycleSchema = z
   .object({
     MoveToColdStorageAfterDays: z.number().int().optional(),
@@ -12,6 +15,41 @@ export const LifecycleSchema = z
   .strict();
 
 export type Lifecycle = z.infer<typeof LifecycleSchema>;
+
+/**
+ * The Lifecycle DescribeRecoveryPoint reports: the input members, and DeleteAfterEvent, which the SDK model
+ * documents as "Not valid as an input" (e.g. DELETE_AFTER_COPY).
+ */
+export const DescribedLifecycleSchema = LifecycleSchema.extend({
+  DeleteAfterEvent: z.string().optional(),
+}).strict();
+
+export type DescribedLifecycle = z.infer<typeof DescribedLifecycleSchema>;
+
+const INPUT_MEMBERS = Object.keys(LifecycleSchema.shape) as (keyof Lifecycle)[];
+const DESCRIBED_MEMBERS = Object.keys(DescribedLifecycleSchema.shape) as (keyof DescribedLifecycle)[];
+
+/** The members of a described lifecycle the code knows (a member an SDK update adds is left out). */
+export function describedLifecycle(lifecycle: object): DescribedLifecycle {
+  const members = lifecycle as Record<string, unknown>;
+  return Object.fromEntries(
+    DESCRIBED_MEMBERS.filter((name) => members[name] !== undefined).map((name) => [name, members[name]]),
+  ) as DescribedLifecycle;
+}
+
+/** A described lifecycle as StartCopyJob may receive it, and the output-only members left behind. */
+export function lifecycleInput(described: DescribedLifecycle): {
+  lifecycle: Lifecycle;
+  outputOnly: string[];
+} {
+  const lifecycle = Object.fromEntries(
+    INPUT_MEMBERS.filter((name) => described[name] !== undefined).map((name) => [name, described[name]]),
+  ) as Lifecycle;
+  const outputOnly = DESCRIBED_MEMBERS.filter(
+    (name) => described[name] !== undefined && !(INPUT_MEMBERS as string[]).includes(name),
+  );
+  return { lifecycle, outputOnly };
+}
 
 /** AWS documents -1 on both fields as "keep indefinitely" (StartCopyJob, Lifecycle). */
 export const KEEP_INDEFINITELY = -1;

@@ -6,7 +6,7 @@ import {
   type RuleViolation,
 } from '../errors.js';
 import { type ArnScope, checkArn, isBackupVaultName, PARTITIONS } from './arn.js';
-import { LifecycleSchema, validateLifecycle } from './lifecycle.js';
+import { LifecycleSchema, lifecycleInput, validateLifecycle } from './lifecycle.js';
 import type { RecoveryPoint } from './recovery-point.js';
 import { violationsFromZod } from './violations.js';
 
@@ -157,14 +157,21 @@ function planLifecycle(
 ): Pick<PlannedCopy, 'lifecycle' | 'lifecycleSource'> & { warnings: string[] } {
   if (destination.lifecycle === undefined) return { lifecycleSource: 'none', warnings: [] };
   const inherited = destination.lifecycle === 'inherit';
-  const source =
-    destination.lifecycle === 'inherit' ? (recoveryPoint.lifecycle ?? {}) : destination.lifecycle;
+  // Only StartCopyJob's input members are inherited; the SDK model documents DeleteAfterEvent as "Not valid as
+  // an input".
+  const { lifecycle: source, outputOnly } =
+    destination.lifecycle === 'inherit'
+      ? lifecycleInput(recoveryPoint.lifecycle ?? {})
+      : { lifecycle: destination.lifecycle, outputOnly: [] };
+  const notInherited = outputOnly.map(
+    (name) => `${field}: the source's Lifecycle.${name} is not inherited, StartCopyJob does not accept it`,
+  );
   const { lifecycle, warnings } = validateLifecycle(source, recoveryPoint.resourceType, field);
   const empty = Object.keys(lifecycle).length === 0;
   return {
     ...(empty ? {} : { lifecycle }),
     lifecycleSource: inherited ? 'inherit' : 'policy',
-    warnings,
+    warnings: [...notInherited, ...warnings],
   };
 }
 

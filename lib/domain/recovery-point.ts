@@ -1,6 +1,7 @@
+import type { RecoveryPointStatus } from '@aws-sdk/client-backup';
 import * as z from 'zod';
 import { RecoveryPointNotCopyableError, type RuleViolation } from '../errors.js';
-import { LifecycleSchema } from './lifecycle.js';
+import { DescribedLifecycleSchema } from './lifecycle.js';
 
 /** What the workflow needs to know about a source recovery point (from DescribeRecoveryPoint). */
 export const RecoveryPointSchema = z.object({
@@ -12,7 +13,8 @@ export const RecoveryPointSchema = z.object({
   status: z.string(),
   /** WARM, COLD or DELETED. */
   storageClass: z.string().optional(),
-  lifecycle: LifecycleSchema.optional(),
+  /** As described, output-only members included; `inherit` passes on only the input members. */
+  lifecycle: DescribedLifecycleSchema.optional(),
   isParent: z.boolean(),
   parentRecoveryPointArn: z.string().optional(),
   /** ISO-8601; when the backup finished, for the backup-to-copy latency metric. */
@@ -21,8 +23,33 @@ export const RecoveryPointSchema = z.object({
 
 export type RecoveryPoint = z.infer<typeof RecoveryPointSchema>;
 
-/** AVAILABLE is the finished state newer resource types report; both mean the backup is usable. */
-const COPYABLE_STATUSES = ['COMPLETED', 'AVAILABLE'];
+/**
+ * Which of the API's recovery point statuses (the SDK's RecoveryPointStatus) StartCopyJob copies. AVAILABLE:
+ * "the backup was successfully created … ready for use" (DescribeRecoveryPoint, Status). PARTIAL: "a composite
+ * recovery point has one or more nested recovery points that were not in the backup", and "Composite recovery
+ * points (backups) can be copied" (Developer Guide, CloudFormation stack backups); it means nothing else.
+ */
+export const RECOVERY_POINT_COPYABILITY: Record<
+  RecoveryPointStatus,
+  'copyable' | 'composite only' | 'not copyable'
+> = {
+  COMPLETED: 'copyable',
+  AVAILABLE: 'copyable',
+  PARTIAL: 'composite only',
+  CREATING: 'not copyable',
+  DELETING: 'not copyable',
+  EXPIRED: 'not copyable',
+  STOPPED: 'not copyable',
+};
+
+/** Whether StartCopyJob copies a recovery point in `status` (the emulator asks the same). */
+export function isCopyableStatus(status: string, isParent: boolean): boolean {
+  const copyability = RECOVERY_POINT_COPYABILITY[status as RecoveryPointStatus] as string | undefined;
+  return copyability === 'copyable' || (copyability === 'composite only' && isParent);
+}
+
+export const COPYABLE_STATUS_RULE =
+  'must be COMPLETED or AVAILABLE (or PARTIAL, on a composite recovery point) to be copied';
 
 /** Continuous backups (point-in-time restore) have recovery point ARNs with this segment. */
 const CONTINUOUS_MARKER = ':recovery-point:continuous:';
@@ -30,11 +57,11 @@ const CONTINUOUS_MARKER = ':recovery-point:continuous:';
 /** Refuses recovery points StartCopyJob cannot copy, with the reason AWS would give. */
 export function checkCopyable(recoveryPoint: RecoveryPoint): void {
   const violations: RuleViolation[] = [];
-  if (!COPYABLE_STATUSES.includes(recoveryPoint.status)) {
+  if (!isCopyableStatus(recoveryPoint.status, recoveryPoint.isParent)) {
     violations.push({
       field: 'recoveryPoint.Status',
       value: recoveryPoint.status,
-      rule: 'must be COMPLETED (or AVAILABLE) to be copied',
+      rule: COPYABLE_STATUS_RULE,
     });
   }
   if (recoveryPoint.storageClass !== undefined && recoveryPoint.storageClass !== 'WARM') {

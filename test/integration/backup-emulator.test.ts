@@ -400,6 +400,92 @@ describe('StartCopyJob validation', () => {
     expect(unfinished.message).toContain('CREATING');
   });
 
+  it('copies the statuses the code copies: COMPLETED, AVAILABLE, and PARTIAL only on a composite', async () => {
+    const { emulator, client } = await setup();
+    const available = emulator.seedRecoveryPoint({ Status: 'AVAILABLE' });
+    const partialComposite = emulator.seedRecoveryPoint({
+      ResourceType: 'CloudFormation',
+      IsParent: true,
+      Status: 'PARTIAL',
+    });
+    const partial = emulator.seedRecoveryPoint({ Status: 'PARTIAL' });
+
+    for (const copyable of [available, partialComposite]) {
+      await expect(client.send(new StartCopyJobCommand(copyOf(copyable)))).resolves.toHaveProperty(
+        'CopyJobId',
+      );
+    }
+    const refused = await failure(client.send(new StartCopyJobCommand(copyOf(partial))));
+    expect(refused).toBeInstanceOf(InvalidRequestException);
+    expect(refused.message).toContain('PARTIAL');
+  });
+
+  it('describes a seeded recovery point as AWS Backup does for its resource type, with consistent dates', async () => {
+    const { emulator, client } = await setup({ clock: manualClock() });
+    const efs = emulator.seedRecoveryPoint({ ResourceType: 'EFS' });
+    const ebs = emulator.seedRecoveryPoint({ ResourceType: 'EBS' });
+    const describe = (rp: RecoveryPoint) =>
+      client.send(
+        new DescribeRecoveryPointCommand({
+          BackupVaultName: rp.BackupVaultName,
+          RecoveryPointArn: rp.RecoveryPointArn,
+        }),
+      );
+
+    const out = await describe(efs);
+    expect(out.ResourceArn).toMatch(
+      /^arn:aws:elasticfilesystem:us-east-1:111111111111:file-system\/fs-[0-9a-f]{17}$/,
+    );
+    expect(out.ResourceName).toEqual(expect.any(String));
+    expect(out.Lifecycle).toEqual({ MoveToColdStorageAfterDays: 30, DeleteAfterDays: 365 });
+    expect(out.CalculatedLifecycle).toEqual({
+      MoveToColdStorageAt: new Date(T0 + 30 * 86_400_000),
+      DeleteAt: new Date(T0 + 365 * 86_400_000),
+    });
+    expect(out.EncryptionKeyArn).toMatch(/^arn:aws:kms:us-east-1:111111111111:key\/[0-9a-f-]{36}$/);
+    expect(out.IsEncrypted).toBe(true);
+    expect(out.CreatedBy?.BackupPlanArn).toBe(
+      `arn:aws:backup:us-east-1:111111111111:backup-plan:${out.CreatedBy?.BackupPlanId}`,
+    );
+    expect(out.InitiationDate?.getTime()).toBeLessThan(T0);
+    expect(out.CreationDate?.getTime()).toBe(T0);
+    expect(out.CompletionDate?.getTime()).toBeGreaterThanOrEqual(T0);
+    // EBS has no cold storage of its own (only the archive tier, on opt-in): the plan rule keeps it warm.
+    expect((await describe(ebs)).Lifecycle).toEqual({ DeleteAfterDays: 35 });
+  });
+
+  it('copies a composite recovery point as a parent job with one nested job per nested recovery point', async () => {
+    const { emulator, client } = await setup();
+    const stack = emulator.seedRecoveryPoint({ ResourceType: 'CloudFormation' });
+    const nested = ['EBS', 'DynamoDB'].map((ResourceType) =>
+      emulator.seedRecoveryPoint({ ResourceType, ParentRecoveryPointArn: stack.RecoveryPointArn }),
+    );
+    emulator.failCopy({ recoveryPointArn: stack.RecoveryPointArn }, { state: 'PARTIAL' });
+
+    const started = await client.send(new StartCopyJobCommand(copyOf(stack)));
+    expect(started.IsParent).toBe(true);
+    const parent = (await client.send(new DescribeCopyJobCommand({ CopyJobId: started.CopyJobId }))).CopyJob;
+    expect(parent).toMatchObject({
+      State: 'PARTIAL',
+      NumberOfChildJobs: 2,
+      ChildJobsInState: { COMPLETED: 1, FAILED: 1 },
+    });
+    const children = (await client.send(new ListCopyJobsCommand({ ByParentJobId: started.CopyJobId })))
+      .CopyJobs;
+    expect(children?.map((job) => job.SourceRecoveryPointArn).sort()).toEqual(
+      nested.map((rp) => rp.RecoveryPointArn).sort(),
+    );
+    expect(children?.map((job) => job.State).sort()).toEqual(['COMPLETED', 'FAILED']);
+    for (const child of children ?? []) {
+      expect(child).toMatchObject({
+        ParentJobId: started.CopyJobId,
+        IsParent: false,
+        CompositeMemberIdentifier: expect.any(String),
+      });
+    }
+    expect(emulator.copyJobs()).toHaveLength(1);
+  });
+
   it('describes an unseeded recovery point in an existing vault as a completed EBS one, when told to', async () => {
     const { client } = await setup({ vaults: ['primary'], describeUnseededRecoveryPoints: true });
     const arn = 'arn:aws:backup:us-east-1:111111111111:recovery-point:never-seeded';

@@ -72,6 +72,20 @@ describe('copy policy and recovery point rules, through the workflow', () => {
     });
   });
 
+  it('inherits only the input members of a lifecycle with DeleteAfterEvent, and copies', async () => {
+    const policy = policyFor([{ vaultArn: DR_WEST, lifecycle: 'inherit' }]);
+    const report = await copyRecoveryPoint(policy, recoveryPointArn(), {
+      ResourceType: 'EBS',
+      Lifecycle: { DeleteAfterDays: 35, DeleteAfterEvent: 'DELETE_AFTER_COPY' },
+    });
+
+    expect(report.status).toBe('SUCCEEDED');
+    expect(report.copyJobs.map((job) => job.lifecycle)).toEqual([{ DeleteAfterDays: 35 }]);
+    expect(planItem(report)?.warnings).toEqual([
+      expect.stringContaining('Lifecycle.DeleteAfterEvent is not inherited'),
+    ]);
+  });
+
   it('drops a cold storage setting for a resource type without cold storage, and copies', async () => {
     // Valid for RDS (no cold storage), though it would break the 90-day rule on a type with cold storage.
     const lifecycle = { MoveToColdStorageAfterDays: 30, DeleteAfterDays: 60 };

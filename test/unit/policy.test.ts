@@ -531,6 +531,16 @@ describe('planCopies: lifecycles', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('does not inherit the output-only DeleteAfterEvent, and says so', () => {
+    const { copies, warnings } = plan(
+      recoveryPoint({ lifecycle: { DeleteAfterDays: 35, DeleteAfterEvent: 'DELETE_AFTER_COPY' } }),
+    );
+    expect(copies[0]?.lifecycle).toEqual({ DeleteAfterDays: 35 });
+    expect(warnings).toEqual([
+      "rules[0].destinations[0].lifecycle: the source's Lifecycle.DeleteAfterEvent is not inherited, StartCopyJob does not accept it",
+    ]);
+  });
+
   it('refuses an inherited lifecycle that breaks the 90-day rule, naming the destination', () => {
     const error = thrown(() =>
       plan(recoveryPoint({ lifecycle: { MoveToColdStorageAfterDays: 30, DeleteAfterDays: 100 } })),

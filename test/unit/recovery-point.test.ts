@@ -1,5 +1,10 @@
+import { RecoveryPointStatus } from '@aws-sdk/client-backup';
 import { describe, expect, it } from 'vitest';
-import { checkCopyable } from '../../lib/domain/recovery-point.js';
+import {
+  checkCopyable,
+  isCopyableStatus,
+  RECOVERY_POINT_COPYABILITY,
+} from '../../lib/domain/recovery-point.js';
 import { RecoveryPointNotCopyableError, RejectionError } from '../../lib/errors.js';
 import {
   CONTINUOUS_ARN,
@@ -24,6 +29,7 @@ describe('checkCopyable', () => {
     ['an AVAILABLE recovery point', { status: 'AVAILABLE' }],
     ['a recovery point without a storage class', { storageClass: undefined }],
     ['a composite parent', { isParent: true }],
+    ['a PARTIAL composite parent', { status: 'PARTIAL', isParent: true }],
     ['an EBS snapshot', { recoveryPointArn: EBS_SNAPSHOT_ARN, resourceType: 'EBS' }],
     ['an RDS snapshot', { recoveryPointArn: RDS_SNAPSHOT_ARN, resourceType: 'RDS' }],
   ])('accepts %s', (_case, overrides) => {
@@ -38,7 +44,7 @@ describe('checkCopyable', () => {
         {
           field: 'recoveryPoint.Status',
           value: status,
-          rule: 'must be COMPLETED (or AVAILABLE) to be copied',
+          rule: 'must be COMPLETED or AVAILABLE (or PARTIAL, on a composite recovery point) to be copied',
         },
       ]);
     },
@@ -79,5 +85,27 @@ describe('checkCopyable', () => {
       'recoveryPoint.ParentRecoveryPointArn',
     ]);
     expect(error.message).toMatch(/^recovery point cannot be copied: /);
+  });
+});
+
+describe('recovery point statuses', () => {
+  // A status an SDK update adds must be classified before it is copied or refused.
+  it.each(Object.values(RecoveryPointStatus))('classifies the API status %s', (status) => {
+    const copyable = [isCopyableStatus(status, false), isCopyableStatus(status, true)];
+    const expected: Record<string, boolean[]> = {
+      COMPLETED: [true, true],
+      AVAILABLE: [true, true],
+      PARTIAL: [false, true],
+    };
+    expect(copyable).toEqual(expected[status] ?? [false, false]);
+  });
+
+  it('classifies exactly the statuses of the SDK enum', () => {
+    expect(Object.keys(RECOVERY_POINT_COPYABILITY).sort()).toEqual(Object.values(RecoveryPointStatus).sort());
+  });
+
+  it('copies no status the API does not have', () => {
+    expect(isCopyableStatus('ABORTED', true)).toBe(false);
+    expect(isCopyableStatus('completed', false)).toBe(false);
   });
 });
