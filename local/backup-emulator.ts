@@ -17,6 +17,7 @@ import type {
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
 import { supportsArchiveTier, supportsColdStorage } from '../lib/domain/resource-types.js';
+import { CONNECTION_RESET, faultStatus, isHttpStatus } from './aws-faults.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
 export type BackupOperation =
@@ -131,12 +132,12 @@ export interface FaultSpec {
   operation: BackupOperation;
   /**
    * Exception name, e.g. 'ServiceUnavailableException', 'ThrottlingException', 'LimitExceededException';
-   * or 'ECONNRESET': the connection is dropped without an answer.
+   * a bare HTTP status ('502'); or 'ECONNRESET': the connection is dropped without an answer.
    */
   error: string;
   /** How many upcoming calls of the operation fail. Default 1. */
   count?: number;
-  /** HTTP status; default 500 for ServiceUnavailable/DependencyFailure/InternalFailure, else 400. */
+  /** HTTP status; default local/aws-faults.ts's faultStatus (the status AWS gives the code). */
   status?: number;
   message?: string;
   /** Carry out the call, then answer with the error: AWS acted but the response was lost. */
@@ -199,11 +200,6 @@ class ApiError extends Error {
   }
 }
 
-const SERVER_ERRORS = new Set([
-  'ServiceUnavailableException',
-  'DependencyFailureException',
-  'InternalFailure',
-]);
 const VAULT_NAME = /^[a-zA-Z0-9\-_]{2,50}$/;
 const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/;
 const DAY_MS = 86_400_000;
@@ -414,6 +410,11 @@ export class BackupEmulator {
       this.calls.errors[error.code] = (this.calls.errors[error.code] ?? 0) + 1;
       if (error.code === CONNECTION_RESET) {
         req.socket.resetAndDestroy();
+        return;
+      }
+      if (isHttpStatus(error.code)) {
+        // A gateway's answer: no AWS error type, not even JSON; the SDK can go only by the status.
+        res.writeHead(error.status, { 'content-type': 'text/plain' }).end(`${error.status} ${error.message}`);
         return;
       }
       const type = error.status >= 500 ? 'server' : 'client';
@@ -829,11 +830,8 @@ function send(
   res.end(JSON.stringify(body));
 }
 
-const CONNECTION_RESET = 'ECONNRESET';
-
 function faultError(fault: FaultSpec): ApiError {
-  const status = fault.status ?? (SERVER_ERRORS.has(fault.error) ? 500 : 400);
-  return new ApiError(fault.error, fault.message ?? `Injected ${fault.error}`, status);
+  return new ApiError(fault.error, fault.message ?? `Injected ${fault.error}`, faultStatus(fault));
 }
 
 /** restJson1 body encoding: timestamps as epoch seconds (ms in the fraction), undefined members omitted. */
