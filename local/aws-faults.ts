@@ -18,6 +18,9 @@ export interface AwsFault {
   /** HTTP status; default {@link faultStatus}. */
   status?: number;
   message?: string;
+  /** Only calls whose request (URL-decoded path and body) contains one of these, e.g. a recovery point ARN:
+   *  lets concurrent tests each fault their own calls. Default every call of the operation. */
+  match?: readonly string[];
 }
 
 /** The connection is dropped without an answer: the SDK sees the socket's ECONNRESET. */
@@ -48,23 +51,44 @@ export function faultStatus(fault: Pick<AwsFault, 'error' | 'status'>): number {
 }
 
 /** Faults still to be given, taken one call at a time. */
-export class FaultQueue<F extends Pick<AwsFault, 'operation' | 'count'>> {
+export class FaultQueue<F extends Pick<AwsFault, 'operation' | 'count' | 'match'>> {
   private faults: (F & { remaining: number })[] = [];
 
   add(fault: F): void {
     this.faults.push({ ...fault, remaining: fault.count ?? 1 });
   }
 
-  /** The fault the next call of `operation` gets, if any. */
-  take(operation: string): F | undefined {
-    const fault = this.faults.find((f) => f.operation === operation && f.remaining > 0);
+  /** The fault the call of `operation` whose request reads `request` gets, if any. */
+  take(operation: string, request: string): F | undefined {
+    const fault = this.faults.find(
+      (f) =>
+        f.operation === operation &&
+        f.remaining > 0 &&
+        (!f.match || f.match.some((m) => request.includes(m))),
+    );
     if (fault) fault.remaining--;
     return fault;
+  }
+
+  /** How many answers are still to be given. */
+  pending(): number {
+    return this.faults.reduce((sum, fault) => sum + fault.remaining, 0);
   }
 
   clear(): void {
     this.faults = [];
   }
+}
+
+/** What a fault's `match` is looked for in: the request's path, URL-decoded where it can be, and its body. */
+export function requestText(path: string, body: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // A malformed escape: look in the path as sent.
+  }
+  return `${decoded}\n${body}`;
 }
 
 /**

@@ -17,7 +17,7 @@ import type {
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
 import { supportsArchiveTier, supportsColdStorage } from '../lib/domain/resource-types.js';
-import { CONNECTION_RESET, faultStatus, isHttpStatus } from './aws-faults.js';
+import { CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus, requestText } from './aws-faults.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
 export type BackupOperation =
@@ -140,6 +140,8 @@ export interface FaultSpec {
   /** HTTP status; default local/aws-faults.ts's faultStatus (the status AWS gives the code). */
   status?: number;
   message?: string;
+  /** Only calls whose request (URL-decoded path and body) contains one of these. Default every call. */
+  match?: readonly string[];
   /** Carry out the call, then answer with the error: AWS acted but the response was lost. */
   afterApply?: boolean;
 }
@@ -224,7 +226,7 @@ export class BackupEmulator {
   private vaults = new Set<string>();
   private jobs = new Map<string, JobRecord>();
   private tokens = new Map<string, { jobId: string; fingerprint: string; at: number }>();
-  private faults: Array<Required<Pick<FaultSpec, 'count'>> & FaultSpec> = [];
+  private readonly faults = new FaultQueue<FaultSpec>();
   private failRules: FailRule[] = [];
   private listeners = new Set<CopyJobListener>();
 
@@ -308,7 +310,7 @@ export class BackupEmulator {
 
   /** The next `count` calls of `operation` answer `error`. */
   injectFault(fault: FaultSpec): void {
-    this.faults.push({ ...fault, count: fault.count ?? 1 });
+    this.faults.add(fault);
   }
 
   /** The next `times` jobs matching `matcher` end in `outcome.state` instead of COMPLETED. */
@@ -352,7 +354,7 @@ export class BackupEmulator {
     this.vaults = new Set(this.options.vaults);
     this.jobs.clear();
     this.tokens.clear();
-    this.faults = [];
+    this.faults.clear();
     this.failRules = [];
     this.events.length = 0;
     this.calls = { operations: {}, errors: {}, idempotentReplays: 0 };
@@ -400,7 +402,10 @@ export class BackupEmulator {
       const delay = this.options.operationLatencyMs[route.operation] ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       this.advance();
-      const fault = this.takeFault(route.operation);
+      const fault = this.faults.take(
+        route.operation,
+        requestText(url.pathname, Buffer.concat(chunks).toString('utf8')),
+      );
       if (fault && !fault.afterApply) throw faultError(fault);
       const result = this.dispatch(route, parseBody(chunks), url.searchParams);
       if (fault) throw faultError(fault);
@@ -448,10 +453,9 @@ export class BackupEmulator {
     }
   }
 
-  private takeFault(operation: BackupOperation): FaultSpec | undefined {
-    const fault = this.faults.find((f) => f.operation === operation && f.count > 0);
-    if (fault) fault.count--;
-    return fault;
+  /** How many injected fault answers are still to be given. */
+  pendingFaults(): number {
+    return this.faults.pending();
   }
 
   // ---- StartCopyJob ----

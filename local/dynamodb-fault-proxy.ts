@@ -1,6 +1,13 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AwsFault, CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus } from './aws-faults.js';
+import {
+  type AwsFault,
+  CONNECTION_RESET,
+  FaultQueue,
+  faultStatus,
+  isHttpStatus,
+  requestText,
+} from './aws-faults.js';
 
 /** DynamoDB's awsJson1.0 target prefix: `X-Amz-Target: DynamoDB_20120810.UpdateItem`. */
 const TARGET_PREFIX = 'DynamoDB_20120810.';
@@ -12,8 +19,6 @@ const TARGET_PREFIX = 'DynamoDB_20120810.';
  */
 export class DynamoDbFaultProxy {
   private readonly faults = new FaultQueue<Omit<AwsFault, 'service'>>();
-  /** Faults answered, per error code. */
-  readonly answered: Record<string, number> = {};
 
   private constructor(
     private readonly server: Server,
@@ -23,13 +28,14 @@ export class DynamoDbFaultProxy {
   static async start(target: string): Promise<DynamoDbFaultProxy> {
     const upstream = new URL(target);
     let proxy: DynamoDbFaultProxy | undefined;
-    const server = createServer((req, res) => {
+    const server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
       const header = req.headers['x-amz-target'];
       const operation = typeof header === 'string' ? header.replace(TARGET_PREFIX, '') : '';
-      const fault = proxy?.faults.take(operation);
+      const fault = proxy?.faults.take(operation, requestText(req.url ?? '', body.toString('utf8')));
       if (fault) {
-        if (proxy) proxy.answered[fault.error] = (proxy.answered[fault.error] ?? 0) + 1;
-        req.resume();
         if (fault.error === CONNECTION_RESET) {
           req.socket.resetAndDestroy();
           return;
@@ -39,13 +45,13 @@ export class DynamoDbFaultProxy {
           res.writeHead(status, { 'content-type': 'text/plain' }).end(`${status} injected on ${operation}`);
           return;
         }
-        const body = JSON.stringify({
+        const error = JSON.stringify({
           __type: `com.amazonaws.dynamodb.v20120810#${fault.error}`,
           message: fault.message ?? `Injected ${fault.error}`,
         });
         res
           .writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' })
-          .end(body);
+          .end(error);
         return;
       }
       const forward = request(
@@ -62,7 +68,7 @@ export class DynamoDbFaultProxy {
         },
       );
       forward.on('error', () => res.destroy());
-      req.pipe(forward);
+      forward.end(body);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -76,6 +82,11 @@ export class DynamoDbFaultProxy {
   /** The next `count` calls of `operation` (e.g. UpdateItem, TransactWriteItems) get this answer. */
   injectFault(fault: Omit<AwsFault, 'service'>): void {
     this.faults.add(fault);
+  }
+
+  /** How many injected answers are still to be given. */
+  pendingFaults(): number {
+    return this.faults.pending();
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ import {
   FaultQueue,
   isNetworkErrorCode,
   networkError,
+  requestText,
 } from './aws-faults.js';
 import {
   BackupEmulator,
@@ -266,6 +267,17 @@ export class LocalService {
     }
   }
 
+  /** How many injected fault answers no call has met yet, over every service. */
+  pendingFaults(): number {
+    const network = Object.values(this.networkFaults).reduce((sum, faults) => sum + faults.pending(), 0);
+    return (
+      network +
+      this.emulator.pendingFaults() +
+      this.stepFunctions.pendingFaults() +
+      (this.dynamoDbFaultProxy?.pendingFaults() ?? 0)
+    );
+  }
+
   /** The next copy job to each of these destination vaults ends FAILED (simulate's and local's --fail-copy). */
   failNextCopyTo(vaultArns: readonly string[]): void {
     for (const vaultArn of vaultArns) {
@@ -380,7 +392,14 @@ function injectNetworkErrors(client: {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = String(context.commandName).replace(/Command$/, '');
-      const fault = faults.take(operation);
+      const request = args.request as { path?: string; body?: unknown };
+      const body =
+        typeof request.body === 'string'
+          ? request.body
+          : request.body instanceof Uint8Array
+            ? new TextDecoder().decode(request.body)
+            : '';
+      const fault = faults.take(operation, requestText(request.path ?? '', body));
       if (fault) throw networkError(fault.error, operation);
       return next(args);
     },

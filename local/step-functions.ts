@@ -720,6 +720,11 @@ export class LocalStepFunctions {
     this.#faults.add(fault);
   }
 
+  /** How many injected answers are still to be given. */
+  pendingFaults(): number {
+    return this.#faults.pending();
+  }
+
   /** Every execution, newest first. */
   executions(): LocalExecution[] {
     return this.#sortedExecutions().map((execution) => this.#snapshot(execution));
@@ -801,7 +806,7 @@ export class LocalStepFunctions {
       if (req.method !== 'POST' || handler === undefined) {
         throw new ServiceError('UnknownOperationException', `Unknown operation ${String(target)}`);
       }
-      const fault = this.#faults.take(operation as string);
+      const fault = this.#faults.take(operation as string, Buffer.concat(chunks).toString('utf8'));
       if (fault?.error === CONNECTION_RESET) return void req.socket.resetAndDestroy();
       if (fault && isHttpStatus(fault.error)) {
         return void res.writeHead(faultStatus(fault), { 'content-type': 'text/plain' }).end('injected');
