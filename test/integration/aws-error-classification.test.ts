@@ -1,8 +1,10 @@
+import { RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { CopySlots } from '../../lib/aws/copy-slots.js';
 import { grantFreeSlots } from '../../lib/copy.js';
 import { copySlotHolder } from '../../lib/domain/keys.js';
 import type { AwsFault } from '../../local/aws-faults.js';
+import { DUMMY_CREDENTIALS } from '../../local/dynamodb-local.js';
 import { backupJobCompleted, DR_WEST, policyFor } from '../../local/factories.js';
 import { LocalService } from '../../local/local-service.js';
 import { runCommand } from '../support/run-command.js';
@@ -161,6 +163,46 @@ describe('every retryable AWS answer, on every call the state machine makes', ()
         },
       },
     );
+  });
+
+  it('delivers a failed copy through each answer on SendTaskFailure, and a re-drive copies once', async () => {
+    const s = await start({ timeScale: 0.00003 });
+    const events = ANSWERS.map(() => backupJobCompleted());
+    for (const event of events) {
+      s.seedFor(event);
+      s.emulator.failCopy(
+        { recoveryPointArn: event.resources[0] },
+        { state: 'FAILED', message: 'KMS key denied' },
+      );
+    }
+    // The failure names only the task token and the job: each answer goes to whichever call comes next.
+    for (const error of ANSWERS) s.injectFault({ service: 'SFN', operation: 'SendTaskFailure', error });
+    const executionArns = await Promise.all(events.map((event) => s.deliver(event)));
+    await s.settle();
+    const failed = await s.report();
+    expect(new Set(failed.executions.map((e) => `${e.status} ${e.error}`))).toEqual(
+      new Set(['FAILED CopyJobFailedError']),
+    );
+    expect(s.pendingFaults()).toBe(0);
+
+    // The operator's client, with the SDK's retries (the handlers' have none in this file).
+    const operator = new SFNClient({
+      endpoint: s.stepFunctions.endpoint,
+      region: 'us-east-1',
+      credentials: DUMMY_CREDENTIALS,
+      maxAttempts: 3,
+    });
+    await Promise.all(
+      executionArns.map((executionArn) => operator.send(new RedriveExecutionCommand({ executionArn }))),
+    );
+    operator.destroy();
+    await s.settle();
+    const report = await s.report();
+    expect(report.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
+    for (const event of events) {
+      const jobs = report.copyJobs.filter((job) => job.recoveryPointArn === event.resources[0]);
+      expect(jobs.map((job) => job.state).sort()).toEqual(['COMPLETED', 'FAILED']);
+    }
   });
 
   it('copies once when a ledger write is throttled past the SDK retries of the deployed client', async () => {
