@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_ATTEMPTS } from '@smithy/core/retry';
 import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
 import { loadConfig } from '../lib/config.js';
 import { atColdStart, lambdaHandler } from '../lib/handler.js';
@@ -32,7 +33,8 @@ export const createHandler = (
 export const handler = createHandler(
   atColdStart(() =>
     createRuntime(loadConfig(), {
-      backup: createBackupClient(),
+      // No state machine Retry covers the reconciler: its Backup reads (lists) take the SDK's standard retries.
+      backup: createBackupClient({ maxAttempts: DEFAULT_MAX_ATTEMPTS }),
       documents: createDocumentClient(),
       sfn: createSfnClient(),
     }),

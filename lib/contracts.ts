@@ -98,8 +98,12 @@ export const REJECTION_ERROR_NAMES = [
   'RecoveryPointNotCopyableError',
 ] as const;
 
-/** AWS Backup unavailable or at a limit: every task that calls it retries these with backoff and jitter. */
-export const RETRYABLE_ERROR_NAMES = ['ServiceUnavailableException', 'LimitExceededException'] as const;
+/** AWS unavailable, at a quota or throttling: every task that calls AWS retries these with backoff and jitter. */
+export const RETRYABLE_ERROR_NAMES = [
+  'ServiceUnavailableException',
+  'LimitExceededException',
+  'ThrottlingException',
+] as const;
 
 /** The Rejected Fail state's Error: how an execution whose input was refused ends. */
 export const INPUT_REJECTED = 'InputRejected';

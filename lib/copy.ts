@@ -8,12 +8,7 @@ import { type CheckCopyProgressOutput, type CopyResult, QUEUED, SLOT_GRANTED } f
 import { copyIdempotencyToken, copySlotHolder, runId } from './domain/keys.js';
 import { decideCopy, type LedgerRecord } from './domain/ledger-record.js';
 import type { PlannedCopy } from './domain/policy.js';
-import {
-  CopyJobFailedError,
-  errorSummary,
-  LimitExceededException,
-  ServiceUnavailableException,
-} from './errors.js';
+import { CopyJobFailedError, errorSummary, RetryableAwsError } from './errors.js';
 import { logger } from './logger.js';
 import { count, Metric, seconds } from './metrics.js';
 
@@ -214,7 +209,7 @@ async function recordStartFailure(
   run: Run,
 ) {
   const lastError = errorSummary(error);
-  if (error instanceof ServiceUnavailableException || error instanceof LimitExceededException) {
+  if (error instanceof RetryableAwsError) {
     count(Metric.ThrottledAnswers);
     await deps.ledger.noteError(key, attempt, lastError);
   } else {

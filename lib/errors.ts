@@ -57,14 +57,25 @@ export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
-/** AWS Backup answered 5xx, or not at all; the state machine retries with backoff and jitter. */
-export class ServiceUnavailableException extends Error {
+/**
+ * AWS said "not now": the call may succeed if made again. lib/aws/aws-errors.ts raises these from the SDK's own
+ * classification of every client's errors; the state machine retries their names on every task that calls AWS.
+ */
+export abstract class RetryableAwsError extends Error {}
+
+/** AWS answered 5xx, or a transient error (timeout, connection reset, no answer at all). */
+export class ServiceUnavailableException extends RetryableAwsError {
   override readonly name = 'ServiceUnavailableException';
 }
 
-/** AWS Backup refused because a limit (e.g. concurrent copy jobs) was reached; retried like the above. */
-export class LimitExceededException extends Error {
+/** AWS Backup refused because a quota (e.g. concurrent copy jobs) was reached: its modelled LimitExceeded. */
+export class LimitExceededException extends RetryableAwsError {
   override readonly name = 'LimitExceededException';
+}
+
+/** AWS throttled the request rate: any of the SDK's throttling codes (HTTP 429 included) other than the above. */
+export class ThrottlingException extends RetryableAwsError {
+  override readonly name = 'ThrottlingException';
 }
 
 /** The copy job ended FAILED or PARTIAL; a re-drive starts a new attempt. */

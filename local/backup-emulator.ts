@@ -18,6 +18,7 @@ import type {
 } from '@aws-sdk/client-backup';
 import { COPYABLE_STATUS_RULE, isCopyableStatus } from '../lib/domain/recovery-point.js';
 import { supportsArchiveTier, supportsColdStorage } from '../lib/domain/resource-types.js';
+import { CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus, requestText } from './aws-faults.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
 export type BackupOperation =
@@ -132,14 +133,16 @@ export interface FaultSpec {
   operation: BackupOperation;
   /**
    * Exception name, e.g. 'ServiceUnavailableException', 'ThrottlingException', 'LimitExceededException';
-   * or 'ECONNRESET': the connection is dropped without an answer.
+   * a bare HTTP status ('502'); or 'ECONNRESET': the connection is dropped without an answer.
    */
   error: string;
   /** How many upcoming calls of the operation fail. Default 1. */
   count?: number;
-  /** HTTP status; default 500 for ServiceUnavailable/DependencyFailure/InternalFailure, else 400. */
+  /** HTTP status; default local/aws-faults.ts's faultStatus (the status AWS gives the code). */
   status?: number;
   message?: string;
+  /** Only calls whose request (URL-decoded path and body) contains one of these. Default every call. */
+  match?: readonly string[];
   /** Carry out the call, then answer with the error: AWS acted but the response was lost. */
   afterApply?: boolean;
 }
@@ -210,11 +213,6 @@ class ApiError extends Error {
   }
 }
 
-const SERVER_ERRORS = new Set([
-  'ServiceUnavailableException',
-  'DependencyFailureException',
-  'InternalFailure',
-]);
 const VAULT_NAME = /^[a-zA-Z0-9\-_]{2,50}$/;
 const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/;
 const DAY_MS = 86_400_000;
@@ -239,7 +237,7 @@ export class BackupEmulator {
   private vaults = new Set<string>();
   private jobs = new Map<string, JobRecord>();
   private tokens = new Map<string, { jobId: string; fingerprint: string; at: number }>();
-  private faults: Array<Required<Pick<FaultSpec, 'count'>> & FaultSpec> = [];
+  private readonly faults = new FaultQueue<FaultSpec>();
   private failRules: FailRule[] = [];
   private listeners = new Set<CopyJobListener>();
 
@@ -343,7 +341,7 @@ export class BackupEmulator {
 
   /** The next `count` calls of `operation` answer `error`. */
   injectFault(fault: FaultSpec): void {
-    this.faults.push({ ...fault, count: fault.count ?? 1 });
+    this.faults.add(fault);
   }
 
   /** The next `times` jobs matching `matcher` end in `outcome.state` instead of COMPLETED. */
@@ -387,7 +385,7 @@ export class BackupEmulator {
     this.vaults = new Set(this.options.vaults);
     this.jobs.clear();
     this.tokens.clear();
-    this.faults = [];
+    this.faults.clear();
     this.failRules = [];
     this.events.length = 0;
     this.calls = { operations: {}, errors: {}, idempotentReplays: 0 };
@@ -435,7 +433,10 @@ export class BackupEmulator {
       const delay = this.options.operationLatencyMs[route.operation] ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       this.advance();
-      const fault = this.takeFault(route.operation);
+      const fault = this.faults.take(
+        route.operation,
+        requestText(url.pathname, Buffer.concat(chunks).toString('utf8')),
+      );
       if (fault && !fault.afterApply) throw faultError(fault);
       const result = this.dispatch(route, parseBody(chunks), url.searchParams);
       if (fault) throw faultError(fault);
@@ -445,6 +446,11 @@ export class BackupEmulator {
       this.calls.errors[error.code] = (this.calls.errors[error.code] ?? 0) + 1;
       if (error.code === CONNECTION_RESET) {
         req.socket.resetAndDestroy();
+        return;
+      }
+      if (isHttpStatus(error.code)) {
+        // A gateway's answer: no AWS error type, not even JSON; the SDK can go only by the status.
+        res.writeHead(error.status, { 'content-type': 'text/plain' }).end(`${error.status} ${error.message}`);
         return;
       }
       const type = error.status >= 500 ? 'server' : 'client';
@@ -482,10 +488,9 @@ export class BackupEmulator {
     }
   }
 
-  private takeFault(operation: BackupOperation): FaultSpec | undefined {
-    const fault = this.faults.find((f) => f.operation === operation && f.count > 0);
-    if (fault) fault.count--;
-    return fault;
+  /** How many injected fault answers are still to be given. */
+  pendingFaults(): number {
+    return this.faults.pending();
   }
 
   // ---- StartCopyJob ----
@@ -1107,11 +1112,8 @@ function send(
   res.end(JSON.stringify(body));
 }
 
-const CONNECTION_RESET = 'ECONNRESET';
-
 function faultError(fault: FaultSpec): ApiError {
-  const status = fault.status ?? (SERVER_ERRORS.has(fault.error) ? 500 : 400);
-  return new ApiError(fault.error, fault.message ?? `Injected ${fault.error}`, status);
+  return new ApiError(fault.error, fault.message ?? `Injected ${fault.error}`, faultStatus(fault));
 }
 
 /** restJson1 body encoding: timestamps as epoch seconds (ms in the fraction), undefined members omitted. */

@@ -1,20 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { BackupClient } from '@aws-sdk/client-backup';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { MetadataBearer, MiddlewareStack } from '@smithy/types';
 import type { Context } from 'aws-lambda';
+import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
 import type { CopyLedger } from '../lib/aws/ledger.js';
 import type { LedgerRecord } from '../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../lib/domain/policy.js';
+import { RetryableAwsError } from '../lib/errors.js';
 import { createRuntime, type Runtime } from '../lib/runtime.js';
-import { BackupEmulator, type BackupEmulatorOptions, type RecoveryPoint } from './backup-emulator.js';
-import type { Clock } from './clock.js';
 import {
-  createLedgerTable,
-  DUMMY_CREDENTIALS,
-  documentClient,
-  startDynamoDbLocal,
-} from './dynamodb-local.js';
+  type AwsFault,
+  type AwsService,
+  CONNECTION_RESET,
+  FaultQueue,
+  isNetworkErrorCode,
+  networkError,
+  requestText,
+} from './aws-faults.js';
+import {
+  BackupEmulator,
+  type BackupEmulatorOptions,
+  type BackupOperation,
+  type RecoveryPoint,
+} from './backup-emulator.js';
+import { type Clock, wallClock } from './clock.js';
+import { DynamoDbFaultProxy } from './dynamodb-fault-proxy.js';
+import { createLedgerTable, DUMMY_CREDENTIALS, startDynamoDbLocal } from './dynamodb-local.js';
 import { matchesPattern } from './event-pattern.js';
 import {
   copyJobEventsPattern,
@@ -50,6 +62,11 @@ export interface LocalServiceOptions {
   copySlots?: number;
   /** Around every invocation, e.g. to time it. */
   onInvoke?: InvocationHook;
+  /** Faults to answer from the start (see {@link LocalService.injectFault}). */
+  faults?: readonly AwsFault[];
+  /** Put a fault-injecting proxy in front of DynamoDB Local, so DynamoDB faults can be injected later.
+   *  Default: only when `faults` has a DynamoDB one (the proxy costs every ledger call a hop). */
+  dynamoDbFaults?: boolean;
 }
 
 export interface SimulationReport {
@@ -75,6 +92,11 @@ export interface SimulationReport {
  */
 const REMAINING_MS = 900_000;
 
+/** Lambda's retries of a failed asynchronous invocation (an EventBridge rule target's), by default. */
+const ASYNC_RETRIES = 2;
+/** The intake rule target's retryPolicy.maximumRetryAttempts (serverless.yml). */
+const INTAKE_RETRIES = 185;
+
 /**
  * The whole service on one machine: the real state machine definition in the local Step Functions service,
  * the real handlers in-process, DynamoDB Local for the ledger, the AWS Backup emulator, and EventBridge's
@@ -96,6 +118,9 @@ export class LocalService {
     private readonly handlers: Record<string, Handler>,
     private readonly onInvoke: InvocationHook,
     private readonly stopDynamoDb: () => Promise<void>,
+    private readonly timing: { clock: Clock; timeScale: number },
+    private readonly dynamoDbFaultProxy: DynamoDbFaultProxy | undefined,
+    private readonly networkFaults: Record<AwsService, FaultQueue<AwsFault>>,
   ) {}
 
   get ledger(): CopyLedger {
@@ -125,6 +150,7 @@ export class LocalService {
     await createLedgerTable(dynamo.endpoint, tableName);
     const vaults = [...new Set(options.policy.rules.flatMap((rule) => rule.match.sourceVaults))];
     const clock = options.clock ? { clock: options.clock } : {};
+    const timeScale = options.timeScale ?? (options.clock ? 1 : 0.001);
     const emulator = await BackupEmulator.start({ region: REGION, vaults, ...options.emulator, ...clock });
     started.push(() => emulator.close());
 
@@ -139,14 +165,26 @@ export class LocalService {
         if (!service) throw new Error('invoked before the service started');
         return service.invoke(name, payload, context);
       },
-      timeScale: options.timeScale ?? (options.clock ? 1 : 0.001),
+      timeScale,
       ...options.stepFunctions,
       ...clock,
     });
     started.push(() => stepFunctions.close());
+    const proxy =
+      (options.dynamoDbFaults ?? options.faults?.some((f) => f.service === 'DynamoDB'))
+        ? await DynamoDbFaultProxy.start(dynamo.endpoint)
+        : undefined;
+    if (proxy) started.push(() => proxy.close());
+    // The handlers' clients, built as the functions build them (error classification and SDK retries included).
     const clientConfig = { region: REGION, credentials: DUMMY_CREDENTIALS };
-    const sfn = new SFNClient({ ...clientConfig, endpoint: stepFunctions.endpoint });
-    const documents = documentClient(dynamo.endpoint);
+    const sfn = createSfnClient({ ...clientConfig, endpoint: stepFunctions.endpoint });
+    const documents = createDocumentClient({ ...clientConfig, endpoint: proxy?.endpoint ?? dynamo.endpoint });
+    const backup = createBackupClient({ ...clientConfig, endpoint: emulator.endpoint });
+    const networkFaults = {
+      Backup: injectNetworkErrors(backup),
+      DynamoDB: injectNetworkErrors(documents),
+      SFN: injectNetworkErrors(sfn),
+    };
     const runtime = createRuntime(
       {
         ledgerTable: tableName,
@@ -154,11 +192,7 @@ export class LocalService {
         copySlots: options.copySlots ?? 10,
         copySlotLeaseMs: 13 * 3_600_000,
       },
-      {
-        backup: new BackupClient({ ...clientConfig, endpoint: emulator.endpoint, maxAttempts: 1 }),
-        documents,
-        sfn,
-      },
+      { backup, documents, sfn },
     );
     service = new LocalService(
       emulator,
@@ -169,7 +203,11 @@ export class LocalService {
       handlers,
       options.onInvoke ?? ((_, invoke) => invoke()),
       dynamo.stop,
+      { clock: options.clock ?? wallClock, timeScale },
+      proxy,
+      networkFaults,
     );
+    for (const fault of options.faults ?? []) service.injectFault(fault);
     const ready = service;
     emulator.onCopyJobStateChange((event) => ready.routeCopyJobEvent(event));
     return service;
@@ -186,13 +224,58 @@ export class LocalService {
     return this.onInvoke(name, () => handler(payload, context));
   }
 
-  /** EventBridge's copy-job rule: matching events invoke copyJobEvents asynchronously, as a rule target does. */
+  /**
+   * EventBridge's copy-job rule: matching events invoke copyJobEvents asynchronously, as a rule target does,
+   * and a failed invocation is tried twice more, 1 and 2 minutes later (scaled): Lambda's default for
+   * asynchronous invocation (MaximumRetryAttempts 2).
+   */
   private routeCopyJobEvent(event: unknown): void {
     if (!matchesPattern(copyJobEventsPattern, event)) return;
-    const delivery = this.invoke('copyJobEvents', structuredClone(event))
+    const attempt = async (retriesLeft: number): Promise<unknown> => {
+      try {
+        return await this.invoke('copyJobEvents', structuredClone(event));
+      } catch (error) {
+        if (retriesLeft === 0) throw error;
+        const delayMs = (ASYNC_RETRIES - retriesLeft + 1) * 60_000 * this.timing.timeScale;
+        await new Promise((resolve) => this.timing.clock.setTimeout(() => resolve(undefined), delayMs));
+        return attempt(retriesLeft - 1);
+      }
+    };
+    const delivery = attempt(ASYNC_RETRIES)
       .catch((error) => this.deliveryErrors.push(error))
       .finally(() => this.deliveries.delete(delivery));
     this.deliveries.add(delivery);
+  }
+
+  /**
+   * From the next call of `fault.operation` on, `count` calls fail with the fault: AWS error codes and HTTP
+   * statuses are answered on the wire by the service's stand-in (the Backup emulator, the DynamoDB proxy, the
+   * Step Functions service); ECONNRESET drops the connection there; other Node network codes, which no local
+   * server can cause, are raised by the handlers' client inside its SDK retries, as its HTTP handler would.
+   */
+  injectFault(fault: AwsFault): void {
+    if (isNetworkErrorCode(fault.error) && fault.error !== CONNECTION_RESET) {
+      this.networkFaults[fault.service].add(fault);
+    } else if (fault.service === 'Backup') {
+      this.emulator.injectFault({ ...fault, operation: fault.operation as BackupOperation });
+    } else if (fault.service === 'SFN') {
+      this.stepFunctions.injectFault(fault);
+    } else if (this.dynamoDbFaultProxy) {
+      this.dynamoDbFaultProxy.injectFault(fault);
+    } else {
+      throw new Error('DynamoDB faults need LocalService.start({ dynamoDbFaults: true })');
+    }
+  }
+
+  /** How many injected fault answers no call has met yet, over every service. */
+  pendingFaults(): number {
+    const network = Object.values(this.networkFaults).reduce((sum, faults) => sum + faults.pending(), 0);
+    return (
+      network +
+      this.emulator.pendingFaults() +
+      this.stepFunctions.pendingFaults() +
+      (this.dynamoDbFaultProxy?.pendingFaults() ?? 0)
+    );
   }
 
   /** The next copy job to each of these destination vaults ends FAILED (simulate's and local's --fail-copy). */
@@ -234,14 +317,19 @@ export class LocalService {
   async deliver(input: unknown, name?: string): Promise<string | undefined> {
     const isEvent = typeof input === 'object' && input !== null && 'detail-type' in input;
     if (isEvent && !matchesPattern(intakePattern, input)) return undefined;
-    const { executionArn } = await this.sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: this.stepFunctions.stateMachineArn,
-        input: JSON.stringify(input),
-        ...(name ? { name } : {}),
-      }),
-    );
-    return executionArn;
+    const start = new StartExecutionCommand({
+      stateMachineArn: this.stepFunctions.stateMachineArn,
+      input: JSON.stringify(input),
+      ...(name ? { name } : {}),
+    });
+    // The intake rule's target retries a throttled or failed StartExecution (retryPolicy in serverless.yml).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.sfn.send(start)).executionArn;
+      } catch (error) {
+        if (!(error instanceof RetryableAwsError) || attempt > INTAKE_RETRIES) throw error;
+      }
+    }
   }
 
   /** Waits until no execution runs and no event is being delivered. */
@@ -288,6 +376,34 @@ export class LocalService {
     this.sfn.destroy();
     this.runtime.backup.destroy();
     this.documents.destroy();
+    await this.dynamoDbFaultProxy?.close();
     await this.stopDynamoDb();
   }
+}
+
+/**
+ * Lets a test fail a client's calls with a Node network error (ETIMEDOUT, EAI_AGAIN...), thrown where its HTTP
+ * handler would throw it: inside the SDK's retries, so they and the error classification both see it.
+ */
+function injectNetworkErrors(client: {
+  middlewareStack: MiddlewareStack<object, MetadataBearer>;
+}): FaultQueue<AwsFault> {
+  const faults = new FaultQueue<AwsFault>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = String(context.commandName).replace(/Command$/, '');
+      const request = args.request as { path?: string; body?: unknown };
+      const body =
+        typeof request.body === 'string'
+          ? request.body
+          : request.body instanceof Uint8Array
+            ? new TextDecoder().decode(request.body)
+            : '';
+      const fault = faults.take(operation, requestText(request.path ?? '', body));
+      if (fault) throw networkError(fault.error, operation);
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'injectedNetworkErrors' },
+  );
+  return faults;
 }

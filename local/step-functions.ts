@@ -62,6 +62,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import { type AwsFault, CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus } from './aws-faults.js';
 import { type Clock, onClock, onWallClock, wallClock } from './clock.js';
 import { functionNameFromArn } from './state-machine-definition.js';
 
@@ -604,6 +605,7 @@ export class LocalStepFunctions {
   readonly #tokens = new Map<string, TaskTokenRecord>();
   readonly #running = new Set<RunState>();
   readonly #internalErrors: unknown[] = [];
+  readonly #faults = new FaultQueue<Omit<AwsFault, 'service'>>();
   readonly #clock: Clock;
   readonly #now: () => number;
   readonly #scale: number;
@@ -713,6 +715,16 @@ export class LocalStepFunctions {
     return service;
   }
 
+  /** The next `count` calls of `operation` (e.g. SendTaskSuccess, StartExecution) fail with this answer. */
+  injectFault(fault: Omit<AwsFault, 'service'>): void {
+    this.#faults.add(fault);
+  }
+
+  /** How many injected answers are still to be given. */
+  pendingFaults(): number {
+    return this.#faults.pending();
+  }
+
   /** Every execution, newest first. */
   executions(): LocalExecution[] {
     return this.#sortedExecutions().map((execution) => this.#snapshot(execution));
@@ -794,6 +806,13 @@ export class LocalStepFunctions {
       if (req.method !== 'POST' || handler === undefined) {
         throw new ServiceError('UnknownOperationException', `Unknown operation ${String(target)}`);
       }
+      const fault = this.#faults.take(operation as string, Buffer.concat(chunks).toString('utf8'));
+      if (fault?.error === CONNECTION_RESET) return void req.socket.resetAndDestroy();
+      if (fault && isHttpStatus(fault.error)) {
+        return void res.writeHead(faultStatus(fault), { 'content-type': 'text/plain' }).end('injected');
+      }
+      if (fault)
+        throw new ServiceError(fault.error, fault.message ?? `Injected ${fault.error}`, faultStatus(fault));
       const text = Buffer.concat(chunks).toString('utf8');
       let input: unknown;
       try {

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { RetryableAwsError } from '../lib/errors.js';
 import { escapeControl, parseTime } from '../lib/operations/table.js';
 
 export {
@@ -209,6 +210,9 @@ function environmentError(
   error: unknown,
   { service, endpointVariable, table }: { service: string; endpointVariable: string; table?: string },
 ): UsageError | undefined {
+  // The clients re-raise an unanswered call as ServiceUnavailableException: the socket's error is its cause.
+  if (error instanceof RetryableAwsError)
+    return environmentError(error.cause, { service, endpointVariable, table });
   const { name = '', code = '' } = error as { name?: string; code?: string };
   const endpoint = process.env[endpointVariable];
   if (UNREACHABLE.has(code) || UNREACHABLE.has(name)) {

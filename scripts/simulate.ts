@@ -1,3 +1,4 @@
+import type { AwsFault, AwsService } from '../local/aws-faults.js';
 import type { BackupOperation } from '../local/backup-emulator.js';
 import {
   createProgress,
@@ -28,9 +29,11 @@ Options:
   --concurrency-limit <n>   copy jobs AWS Backup runs at once in the account before LimitExceededException
                             (default: no limit)
   --copy-duration <ms>      how long each copy job takes, in emulator milliseconds (default 0)
-  --faults <list>           inject errors: Operation:ErrorName[:count][,...]
-                            e.g. StartCopyJob:ServiceUnavailableException:3; ErrorName ECONNRESET
-                            drops the connection without an answer
+  --faults <list>           inject errors: [Service.]Operation:Error[:count][,...], Service Backup
+                            (default), DynamoDB or SFN; Error an AWS error code (answered in the
+                            service's wire format with AWS's status), an HTTP status (503), or a
+                            Node network code (ECONNRESET drops the connection)
+                            e.g. StartCopyJob:ThrottlingException,DynamoDB.UpdateItem:ProvisionedThroughputExceededException:3
   --fail-copy <vault-arn>   the next copy job to this destination vault ends FAILED (repeatable)
   --drop-copy-events        never deliver Copy Job State Change events (exercises the polling fallback)
   --time-scale <x>          state machine time per real time: 0.001 makes a 2 s retry wait 2 ms (default 0.001)
@@ -41,7 +44,7 @@ Exit code: 0 when every input started an execution and every execution SUCCEEDED
 2 for bad options or files.`;
 
 /** Every operation the emulator can inject a fault into (a Record, so the compiler keeps it complete). */
-const FAULT_OPERATIONS: Record<BackupOperation, true> = {
+const BACKUP_OPERATIONS: Record<BackupOperation, true> = {
   StartCopyJob: true,
   DescribeCopyJob: true,
   ListCopyJobs: true,
@@ -49,19 +52,44 @@ const FAULT_OPERATIONS: Record<BackupOperation, true> = {
   ListRecoveryPointsByBackupVault: true,
 };
 
-function parseFaults(list: string | undefined) {
-  return (list?.split(',') ?? []).map((fault) => {
-    const [operation = '', error, count, ...rest] = fault.split(':');
-    if (!error || rest.length > 0)
-      throw new UsageError(`--faults entry ${JSON.stringify(fault)} is not Operation:ErrorName[:count]`);
-    if (!(operation in FAULT_OPERATIONS)) {
-      throw new UsageError(
-        `--faults operation ${JSON.stringify(operation)} is not one of ${Object.keys(FAULT_OPERATIONS).join(', ')}`,
-      );
-    }
-    const times = count === undefined ? 1 : numberOption('faults count', count, { integer: true, min: 1 });
-    return { operation: operation as BackupOperation, error, count: times };
-  });
+/** The operations of each service a fault can name: the emulator's, and the SDK's own commands for the others. */
+async function operationsOf(service: AwsService): Promise<string[]> {
+  const commands = (sdk: object) =>
+    Object.keys(sdk).flatMap((name) => (/^[A-Z]\w+Command$/.test(name) ? [name.slice(0, -7)] : []));
+  if (service === 'DynamoDB') return commands(await import('@aws-sdk/client-dynamodb'));
+  if (service === 'SFN') return commands(await import('@aws-sdk/client-sfn'));
+  return Object.keys(BACKUP_OPERATIONS);
+}
+
+const SERVICES: readonly AwsService[] = ['Backup', 'DynamoDB', 'SFN'];
+
+/** `[Service.]Operation:Error[:count]`, comma-separated; no service means Backup. */
+async function parseFaults(list: string | undefined): Promise<AwsFault[]> {
+  return Promise.all(
+    (list?.split(',') ?? []).map(async (fault) => {
+      const [target = '', error, count, ...rest] = fault.split(':');
+      if (!error || rest.length > 0) {
+        throw new UsageError(
+          `--faults entry ${JSON.stringify(fault)} is not [Service.]Operation:Error[:count]`,
+        );
+      }
+      const [service, operation] = target.includes('.') ? target.split('.', 2) : ['Backup', target];
+      if (!SERVICES.includes(service as AwsService)) {
+        throw new UsageError(
+          `--faults service ${JSON.stringify(service)} is not one of ${SERVICES.join(', ')}`,
+        );
+      }
+      const operations = await operationsOf(service as AwsService);
+      if (!operations.includes(operation ?? '')) {
+        throw new UsageError(
+          `--faults operation ${JSON.stringify(operation)} is not a ${service} operation` +
+            (service === 'Backup' ? ` the emulator serves (${operations.join(', ')})` : ''),
+        );
+      }
+      const times = count === undefined ? 1 : numberOption('faults count', count, { integer: true, min: 1 });
+      return { service: service as AwsService, operation: operation as string, error, count: times };
+    }),
+  );
 }
 
 /** One input with where it came from: `file`, or `file[i]` for an element of a file's array. */
@@ -85,7 +113,7 @@ async function main(): Promise<number> {
       : numberOption('concurrency-limit', values['concurrency-limit'], { integer: true, min: 1 });
   const copyDurationMs = numberOption('copy-duration', values['copy-duration']);
   const timeScale = numberOption('time-scale', values['time-scale'], { exclusiveMin: true });
-  const faults = parseFaults(values.faults);
+  const faults = await parseFaults(values.faults);
 
   // The handlers' logger reads its level when first imported: keep the trace readable.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -137,6 +165,7 @@ async function main(): Promise<number> {
       policy,
       timeScale,
       copySlots,
+      faults,
       emulator: {
         copyDurationMs,
         dropCopyJobEvents: values['drop-copy-events'],
@@ -147,7 +176,6 @@ async function main(): Promise<number> {
       throw error instanceof DynamoDbLocalError ? new UsageError(error.message, [], { cause: error }) : error;
     });
     onExit(() => stack.close());
-    for (const fault of faults) stack.emulator.injectFault(fault);
     stack.failNextCopyTo(values['fail-copy']);
     for (const { value } of delivered) stack.seedFor(value);
 

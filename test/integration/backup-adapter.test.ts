@@ -1,5 +1,4 @@
 import {
-  BackupClient,
   InvalidRequestException,
   ResourceNotFoundException,
   LimitExceededException as SdkLimitExceededException,
@@ -7,24 +6,25 @@ import {
 } from '@aws-sdk/client-backup';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { describeCopyJob, describeRecoveryPoint, startCopyJob } from '../../lib/aws/backup.js';
+import { createBackupClient } from '../../lib/aws/clients.js';
 import {
   LimitExceededException,
   RecoveryPointNotCopyableError,
   ServiceUnavailableException,
+  ThrottlingException,
 } from '../../lib/errors.js';
 import { BackupEmulator } from '../../local/backup-emulator.js';
 import { DR_WEST } from '../../local/factories.js';
 
 const ROLE = 'arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole';
 
-/** The emulator behind a real Backup client that does not retry, so each fault reaches the adapter. */
+/** The emulator behind the functions' Backup client (which does not retry), so each fault reaches the adapter. */
 async function setup() {
   const emulator = await BackupEmulator.start();
-  const client = new BackupClient({
+  const client = createBackupClient({
     endpoint: emulator.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
   });
   onTestFinished(async () => {
     client.destroy();
@@ -55,6 +55,7 @@ describe('the AWS Backup adapter', () => {
   it.each([
     ['LimitExceededException', 400, LimitExceededException, SdkLimitExceededException],
     ['ServiceUnavailableException', 500, ServiceUnavailableException, SdkServiceUnavailableException],
+    ['ThrottlingException', 400, ThrottlingException, Error],
   ] as const)(
     're-raises %s as the class the state machine retries, keeping the SDK error as its cause',
     async (name, status, Ours, Sdk) => {
@@ -65,7 +66,7 @@ describe('the AWS Backup adapter', () => {
 
       expect(error).toBeInstanceOf(Ours);
       expect(error.name).toBe(name);
-      expect(error.message).toBe(`${name} from AWS`);
+      expect(error.message).toBe(`Backup StartCopyJob answered ${name}, HTTP ${status}: ${name} from AWS`);
       expect(error.cause).toBeInstanceOf(Sdk);
     },
   );

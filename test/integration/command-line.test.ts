@@ -82,7 +82,12 @@ describe('simulate', () => {
     [['--concurrency-limit', 'abc'], '--concurrency-limit must be a whole number at least 1, got "abc"'],
     [['--copy-slots=-1'], '--copy-slots must be a whole number at least 0, got "-1"'],
     [['--time-scale', '0'], '--time-scale must be a number greater than 0, got "0"'],
-    [['--faults', 'StartCopyJob'], '--faults entry "StartCopyJob" is not Operation:ErrorName[:count]'],
+    [['--faults', 'StartCopyJob'], '--faults entry "StartCopyJob" is not [Service.]Operation:Error[:count]'],
+    [['--faults', 'S3.GetObject:SlowDown'], '--faults service "S3" is not one of Backup, DynamoDB, SFN'],
+    [
+      ['--faults', 'DynamoDB.UpdateItems:Throttling'],
+      '--faults operation "UpdateItems" is not a DynamoDB operation',
+    ],
   ])('refuses %j with exit 2 before starting anything', async (args, message) => {
     const result = await runCommand('simulate.ts', ['--event', BACKUP_JOB, ...args]);
     expect(result.code).toBe(2);

@@ -32,7 +32,12 @@ function matchersOfOurs(field: 'Retry' | 'Catch'): { state: string; errorEquals:
 /** Each error class lib/errors.ts exports, with the `name` its instances carry (what a task reports). */
 const errorClasses = (Object.values(errors) as unknown[])
   .filter((value): value is new (arg: unknown) => Error => {
-    return typeof value === 'function' && value.prototype instanceof Error && value !== errors.RejectionError;
+    return (
+      typeof value === 'function' &&
+      value.prototype instanceof Error &&
+      value !== errors.RejectionError &&
+      value !== errors.RetryableAwsError
+    );
   })
   .map((ErrorClass) => {
     const instance = new ErrorClass(ErrorClass.prototype instanceof errors.RejectionError ? [] : 'message');
@@ -40,6 +45,25 @@ const errorClasses = (Object.values(errors) as unknown[])
   });
 
 const sorted = (names: readonly string[]) => [...names].sort();
+
+const functions = (
+  parse(readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8')) as {
+    functions: Record<string, { handler: string }>;
+  }
+).functions;
+
+/** The function a Task state runs: its Resource, or its Lambda integration's FunctionName. */
+function functionOf(state: State): string {
+  const getAtt = (state.Resource?.['Fn::GetAtt'] ??
+    state.Parameters?.FunctionName?.['Fn::GetAtt']) as string[];
+  return getAtt[0] as string;
+}
+
+/** The source of a function's handler file, from its serverless.yml `handler` (handlers/x.handler). */
+function handlerSource(functionName: string): string {
+  const handler = functions[functionName]?.handler ?? '';
+  return readFileSync(new URL(`../../${handler.replace(/\.handler$/, '.ts')}`, import.meta.url), 'utf8');
+}
 
 describe('the error names the state machine matches', () => {
   it('catches exactly the rejection error names, and sends them to RecordRejection', () => {
@@ -50,15 +74,21 @@ describe('the error names the state machine matches', () => {
     expect(definition.States.PlanCopies?.Catch?.[0]?.Next).toBe('RecordRejection');
   });
 
-  it('retries exactly the retryable error names in every task that calls AWS Backup', () => {
+  it('retries exactly the retryable error names in every task whose function builds an AWS client', () => {
+    const callers = allStates()
+      .filter(([, s]) => s.Type === 'Task' && /create\w+Client\(/.test(handlerSource(functionOf(s))))
+      .map(([state]) => state);
+    expect(callers).toContain('RecordRejection');
+    expect(callers).not.toContain('NormalizeInput');
     const retriers = matchersOfOurs('Retry');
-    expect(sorted(retriers.map(({ state }) => state))).toEqual([
-      'CheckCopyProgress',
-      'CopyToDestination',
-      'PlanCopies',
-    ]);
+    expect(sorted(retriers.map(({ state }) => state))).toEqual(sorted(callers));
     for (const { errorEquals } of retriers)
       expect(sorted(errorEquals)).toEqual(sorted(RETRYABLE_ERROR_NAMES));
+  });
+
+  it('names every RetryableAwsError class in the retryable names, and nothing else', () => {
+    const retryable = errorClasses.filter(({ instance }) => instance instanceof errors.RetryableAwsError);
+    expect(sorted(retryable.map(({ name }) => name))).toEqual(sorted(RETRYABLE_ERROR_NAMES));
   });
 
   it('names each rejection after a RejectionError class, and every RejectionError class is a rejection', () => {
