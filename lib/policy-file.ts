@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { type CopyPolicy, parseCopyPolicy } from './domain/policy.js';
+import { type CopyPolicy, type PolicyDeployment, parseCopyPolicy } from './domain/policy.js';
 import { InvalidPolicyError } from './errors.js';
 
 /** Lambda limits all environment variables of a function to 4 KB together; leave room for the others. */
@@ -25,9 +25,12 @@ export function parsePolicyText(text: string, path: string): unknown {
   }
 }
 
-/** Validates a parsed policy document, and that it fits in COPY_POLICY; problems are InvalidPolicyError violations. */
-export function validatePolicyDocument(document: unknown): CopyPolicy {
-  const policy = parseCopyPolicy(document);
+/**
+ * Validates a parsed policy document (for `deployment`'s Region and account, when given), and that it fits in
+ * COPY_POLICY; problems are InvalidPolicyError violations.
+ */
+export function validatePolicyDocument(document: unknown, deployment?: PolicyDeployment): CopyPolicy {
+  const policy = parseCopyPolicy(document, deployment);
   const size = Buffer.byteLength(JSON.stringify(policy));
   if (size > MAX_POLICY_JSON_BYTES) {
     throw new InvalidPolicyError([

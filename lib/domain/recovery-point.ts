@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { RecoveryPointNotCopyableError, type RuleViolation } from '../errors.js';
 import { LifecycleSchema } from './lifecycle.js';
+import { isContinuousBackup, isMultiAzDbCluster } from './resource-types.js';
 
 /** What the workflow needs to know about a source recovery point (from DescribeRecoveryPoint). */
 export const RecoveryPointSchema = z.object({
@@ -24,9 +25,6 @@ export type RecoveryPoint = z.infer<typeof RecoveryPointSchema>;
 /** AVAILABLE is the finished state newer resource types report; both mean the backup is usable. */
 const COPYABLE_STATUSES = ['COMPLETED', 'AVAILABLE'];
 
-/** Continuous backups (point-in-time restore) have recovery point ARNs with this segment. */
-const CONTINUOUS_MARKER = ':recovery-point:continuous:';
-
 /** Refuses recovery points StartCopyJob cannot copy, with the reason AWS would give. */
 export function checkCopyable(recoveryPoint: RecoveryPoint): void {
   const violations: RuleViolation[] = [];
@@ -44,11 +42,18 @@ export function checkCopyable(recoveryPoint: RecoveryPoint): void {
       rule: 'must be WARM: backups in cold storage or archive tiers cannot be copied',
     });
   }
-  if (recoveryPoint.recoveryPointArn.includes(CONTINUOUS_MARKER)) {
+  if (isContinuousBackup(recoveryPoint.recoveryPointArn)) {
     violations.push({
       field: 'recoveryPointArn',
       value: recoveryPoint.recoveryPointArn,
       rule: 'is a continuous backup; StartCopyJob "Does not support continuous backups"',
+    });
+  }
+  if (isMultiAzDbCluster(recoveryPoint)) {
+    violations.push({
+      field: 'recoveryPoint.ResourceArn',
+      value: recoveryPoint.resourceArn ?? recoveryPoint.recoveryPointArn,
+      rule: 'is an RDS Multi-AZ DB cluster: "copying a Multi-AZ DB cluster snapshot is not supported" (AWS Backup, Copy a backup)',
     });
   }
   if (recoveryPoint.parentRecoveryPointArn) {

@@ -61,7 +61,7 @@ describe('loadConfig', () => {
       {
         COPY_POLICY: JSON.stringify({
           version: 1,
-          allowed: { accounts: ['111111111111'] },
+          allowed: { partition: 'aws', accounts: ['111111111111'], regions: ['us-west-2'] },
           rules: [
             {
               name: 'r',
