@@ -14,15 +14,34 @@ export interface Deployment {
 /**
  * The deployment a Lambda invocation belongs to, from its context's invokedFunctionArn
  * (`arn:<partition>:lambda:<region>:<account>:function:<name>`): Lambda itself sets it on every invocation, so
- * it cannot be configured wrong (and its Region is the AWS_REGION Lambda sets). Throws ConfigurationError when
- * it is not a function ARN.
+ * it cannot be configured wrong (and its Region is the AWS_REGION Lambda sets). `serverless invoke local` gives
+ * none: then AWS_REGION and AWS_ACCOUNT_ID (the SDK's own variable for the account) say where it runs.
+ * Throws ConfigurationError when neither does.
  */
-export function deploymentOfFunction(invokedFunctionArn: string): Deployment {
-  const arn = parseArn(invokedFunctionArn);
-  if (arn?.service !== 'lambda' || arn.region === '' || arn.accountId === '') {
-    throw new ConfigurationError(`invokedFunctionArn is not a Lambda function ARN: ${invokedFunctionArn}`);
+export function deploymentOf(
+  invokedFunctionArn: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Deployment {
+  if (invokedFunctionArn !== undefined) {
+    const arn = parseArn(invokedFunctionArn);
+    if (arn?.service !== 'lambda' || arn.region === '' || arn.accountId === '') {
+      throw new ConfigurationError(`invokedFunctionArn is not a Lambda function ARN: ${invokedFunctionArn}`);
+    }
+    return { partition: arn.partition, accountId: arn.accountId, region: arn.region };
   }
-  return { partition: arn.partition, accountId: arn.accountId, region: arn.region };
+  const { AWS_REGION: region, AWS_ACCOUNT_ID: accountId } = env;
+  if (!region || !accountId || !/^\d{12}$/.test(accountId)) {
+    throw new ConfigurationError(
+      'no invokedFunctionArn in the Lambda context: AWS_REGION and AWS_ACCOUNT_ID (12 digits) must say where this runs',
+    );
+  }
+  return { partition: partitionOf(region), accountId, region };
+}
+
+/** The partition a Region is in. */
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  return region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
 }
 
 /** What keeps an ARN (its account and Region, where it names them) from being this deployment's. */
