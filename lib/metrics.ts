@@ -13,6 +13,8 @@ export const Metric = {
   CopiesCompleted: 'CopiesCompleted',
   CopiesFailed: 'CopiesFailed',
   InputsRejected: 'InputsRejected',
+  /** Destinations the policy names that AWS would refuse for the recovery point: recorded REJECTED, not copied. */
+  DestinationsRefused: 'DestinationsRefused',
   ThrottledAnswers: 'ThrottledAnswers',
   CopyDuration: 'CopyDurationSeconds',
   BackupToCopyStart: 'BackupToCopyStartSeconds',

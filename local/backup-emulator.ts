@@ -17,7 +17,12 @@ import type {
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
 import { COPYABLE_STATUS_RULE, isCopyableStatus } from '../lib/domain/recovery-point.js';
-import { supportsArchiveTier, supportsColdStorage } from '../lib/domain/resource-types.js';
+import {
+  copyDirectionRefusal,
+  isMultiAzDbCluster,
+  supportsArchiveTier,
+  supportsColdStorage,
+} from '../lib/domain/resource-types.js';
 import { CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus, requestText } from './aws-faults.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
@@ -549,6 +554,7 @@ export class BackupEmulator {
         `Recovery point ${source.RecoveryPointArn} is ${source.Status}; it ${COPYABLE_STATUS_RULE}`,
       );
     }
+    this.refuseForResourceType(source, request.DestinationBackupVaultArn as string);
     this.validateLifecycle(request.Lifecycle, source.ResourceType);
     const accountId = ARN.exec(source.RecoveryPointArn)?.[1] ?? this.options.accountId;
     const active = [...this.jobs.values()].filter(
@@ -586,6 +592,36 @@ export class BackupEmulator {
     if (token !== undefined) this.tokens.set(token, { jobId: rec.id, fingerprint, at: now });
     this.emit(rec, now);
     return { CopyJobId: rec.id, CreationDate: new Date(now), IsParent: source.IsParent };
+  }
+
+  /**
+   * Refuses what AWS Backup cannot copy for the source's resource type (the capability table in
+   * lib/domain/resource-types.ts, shared with the policy's rules). AWS documents no error code for these;
+   * InvalidRequestException is its answer for a request it cannot carry out as asked.
+   */
+  private refuseForResourceType(source: RecoveryPoint, destinationVaultArn: string): void {
+    if (destinationVaultArn === source.BackupVaultArn) {
+      throw new ApiError('InvalidRequestException', 'Source and destination backup vaults must differ');
+    }
+    const point = {
+      resourceType: source.ResourceType,
+      resourceArn: source.ResourceArn,
+      recoveryPointArn: source.RecoveryPointArn,
+    };
+    if (isMultiAzDbCluster(point)) {
+      throw new ApiError(
+        'InvalidRequestException',
+        'Copying a Multi-AZ DB cluster snapshot is not supported',
+      );
+    }
+    const [, , , fromRegion, fromAccount] = source.BackupVaultArn.split(':');
+    const [, , , toRegion, toAccount] = destinationVaultArn.split(':');
+    const refusal = copyDirectionRefusal({
+      ...point,
+      crossRegion: toRegion !== fromRegion,
+      crossAccount: toAccount !== fromAccount,
+    });
+    if (refusal) throw new ApiError('InvalidRequestException', `Destination backup vault ${refusal}`);
   }
 
   private validateLifecycle(lifecycle: Lifecycle | undefined, resourceType: string): void {

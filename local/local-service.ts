@@ -108,6 +108,8 @@ export class LocalService {
   readonly deliveryErrors: unknown[] = [];
 
   private constructor(
+    /** The account and Region the functions run in: the emulator's. */
+    private readonly deployment: { region: string; accountId: string },
     readonly emulator: BackupEmulator,
     readonly stepFunctions: LocalStepFunctions,
     /** What the handlers are built over: the ledger, copy slots, clients and configuration. */
@@ -159,8 +161,13 @@ export class LocalService {
       if (!service) throw new Error('runtime used before the service started');
       return service.runtime;
     });
+    // The functions run in the account and Region of the recovery points they copy, as a deployment does.
+    const deployment = { region: REGION, accountId: emulator.options.accountId };
     const stepFunctions = await LocalStepFunctions.start({
-      definition: loadDefinition(new URL('statemachines/copy-recovery-point.asl.yml', root).pathname),
+      definition: loadDefinition(
+        new URL('statemachines/copy-recovery-point.asl.yml', root).pathname,
+        deployment,
+      ),
       invoke: (name, payload, context) => {
         if (!service) throw new Error('invoked before the service started');
         return service.invoke(name, payload, context);
@@ -195,6 +202,7 @@ export class LocalService {
       { backup, documents, sfn },
     );
     service = new LocalService(
+      deployment,
       emulator,
       stepFunctions,
       runtime,
@@ -217,7 +225,7 @@ export class LocalService {
   invoke(
     name: string,
     payload: unknown,
-    context: Context = lambdaContext(name, REMAINING_MS),
+    context: Context = lambdaContext(name, REMAINING_MS, this.deployment),
   ): Promise<unknown> {
     const handler = this.handlers[name];
     if (!handler) throw new Error(`no function ${name} in serverless.yml`);

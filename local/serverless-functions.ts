@@ -48,15 +48,19 @@ export async function loadHandlers(runtime: () => Runtime): Promise<Record<strin
   return Object.fromEntries(entries);
 }
 
-/** A Lambda context for `functionName`; `remainingMs` is what middy's timeout sees (default the function's). */
+/**
+ * A Lambda context for `functionName`; `remainingMs` is what middy's timeout sees (default the function's), and
+ * `deployment` the account and Region of its invokedFunctionArn.
+ */
 export function lambdaContext(
   functionName: string,
   remainingMs = serverless.provider.timeout * 1000,
+  deployment = { region: 'us-east-1', accountId: '123456789012' },
 ): Context {
   return {
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${deployment.region}:${deployment.accountId}:function:${functionName}`,
     memoryLimitInMB: String(serverless.provider.memorySize),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,

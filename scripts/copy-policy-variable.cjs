@@ -10,24 +10,27 @@ const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-/** Policy file → validated policy; one check per file, however many properties are resolved. */
+/** Policy file and Region → validated policy; one check each, however many properties are resolved. */
 const checked = new Map();
 
 async function validatedPolicy({ resolveConfigurationProperty }) {
   const file = (await resolveConfigurationProperty(['custom', 'copyPolicyFile'])) || 'copy-policy.yml';
-  if (!checked.has(file)) {
+  // The deploying Region: a destination equal to a source vault of its rule (the vault name there) is refused.
+  const region = await resolveConfigurationProperty(['provider', 'region']);
+  const key = `${file}\n${region}`;
+  if (!checked.has(key)) {
     try {
       const json = execFileSync(
         process.execPath,
-        ['--import', 'tsx', 'scripts/policy-check.ts', file, '--emit'],
+        ['--import', 'tsx', 'scripts/policy-check.ts', file, '--emit', '--region', region],
         { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
       ).trim();
-      checked.set(file, JSON.parse(json));
+      checked.set(key, JSON.parse(json));
     } catch (error) {
       throw new Error(`copy policy ${file} refused:\n${error.stderr || error.message}`);
     }
   }
-  return checked.get(file);
+  return checked.get(key);
 }
 
 const distinct = (values) => [...new Set(values)].sort();

@@ -94,6 +94,8 @@ async function main(): Promise<number> {
 
   const variables = {
     AWS_REGION: 'us-east-1',
+    // The account `serverless invoke local` runs in (it gives no invokedFunctionArn): the emulator's.
+    AWS_ACCOUNT_ID: service.emulator.options.accountId,
     AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: 'true',

@@ -1,18 +1,24 @@
 import { readFile } from 'node:fs/promises';
-import { type CopyPolicy, parseCopyPolicy } from '../lib/domain/policy.js';
+import { type CopyPolicy, type PolicyDeployment, parseCopyPolicy } from '../lib/domain/policy.js';
 import { documentHints, type PolicyWarning, policyWarnings } from '../lib/domain/policy-warnings.js';
 import { RejectionError, type RuleViolation } from '../lib/errors.js';
 import { parsePolicyText } from '../lib/policy-file.js';
 import { EXIT, escapeControl, parseCommandLine, run, UsageError } from './command-line.js';
 
-const USAGE = `Usage: npm run policy:check [-- <file> ...] [--json] [--emit]
+const USAGE = `Usage: npm run policy:check [-- <file> ...] [--region <r>] [--account <id>] [--json] [--emit]
 
 Validates each copy policy given (default: copy-policy.yml) against every rule the service enforces and
-prints each problem with its path in the file. Also warns, without failing, about settings AWS Backup would
+prints each problem with its path in the file. Where the service will run decides some rules: a destination
+equal to a source vault of its rule (<name> in that Region and account) is refused, and so is a copy role
+of another account. Also warns, without failing, about settings AWS Backup would
 ignore (cold storage on a resource type without it), rules that lose to earlier ones (the first rule in file
 order wins a destination), resource types that are not AWS Backup ResourceType values, and hints at YAML
 slips (unquoted account ids, Inherit for inherit).
 
+  --region   the Region the service is deployed to (default: env AWS_REGION, then AWS_DEFAULT_REGION);
+             without one, the rules above are not checked and a warning says so
+  --account  the account it is deployed to (default: each destination's copy role's account, since a role
+             can only be passed in its own account)
   --json   print one JSON object: {"valid": bool, "files": [{"file", "valid", "problems", "warnings", "hints"}]}
            (problems: [{"field","value","rule"}]; warnings and hints: [{"field","message"}])
   --emit   print only the validated policy as compact JSON (one file; packaging bundles it into the functions)
@@ -21,6 +27,9 @@ slips (unquoted account ids, Inherit for inherit).
 
 Exit code: 0 when every file is valid (warnings or not), 1 when any is invalid, 2 for bad usage or a file
 that cannot be read.`;
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const ACCOUNT = /^\d{12}$/;
 
 interface FileResult {
   file: string;
@@ -32,13 +41,19 @@ interface FileResult {
   policy?: CopyPolicy;
 }
 
-function check(file: string, text: string): FileResult {
+const UNCHECKED_DEPLOYMENT: PolicyWarning = {
+  field: '(deployment)',
+  message: 'no --region (or AWS_REGION): destinations were not checked against the source vaults',
+};
+
+function check(file: string, text: string, deployment: PolicyDeployment | undefined): FileResult {
   let document: unknown;
   try {
     document = parsePolicyText(text, file);
-    const policy = parseCopyPolicy(document);
+    const policy = parseCopyPolicy(document, deployment);
     const hints = documentHints(document);
-    return { file, valid: true, problems: [], warnings: policyWarnings(policy), hints, policy };
+    const warnings = [...policyWarnings(policy), ...(deployment ? [] : [UNCHECKED_DEPLOYMENT])];
+    return { file, valid: true, problems: [], warnings, hints, policy };
   } catch (error) {
     if (!(error instanceof RejectionError)) throw error;
     return { file, valid: false, problems: error.violations, warnings: [], hints: documentHints(document) };
@@ -61,9 +76,17 @@ function formatResult({ file, valid, problems, warnings, hints, policy }: FileRe
 async function main(): Promise<number> {
   const { values, positionals } = parseCommandLine(
     USAGE,
-    { emit: { type: 'boolean', default: false } },
+    { emit: { type: 'boolean', default: false }, region: { type: 'string' }, account: { type: 'string' } },
     { allowPositionals: true },
   );
+  const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (region !== undefined && !REGION.test(region))
+    throw new UsageError(`--region ${region}: not a Region name`);
+  if (values.account !== undefined && !ACCOUNT.test(values.account)) {
+    throw new UsageError(`--account ${values.account}: not a 12-digit account id`);
+  }
+  const deployment =
+    region === undefined ? undefined : { region, ...(values.account ? { accountId: values.account } : {}) };
   const files = positionals.length > 0 ? positionals : ['copy-policy.yml'];
   if (values.emit && files.length > 1) throw new UsageError('--emit takes one file');
   const texts = await Promise.all(
@@ -73,7 +96,7 @@ async function main(): Promise<number> {
       }),
     ),
   );
-  const results = files.map((file, i) => check(file, texts[i] ?? ''));
+  const results = files.map((file, i) => check(file, texts[i] ?? '', deployment));
   const valid = results.every((result) => result.valid);
 
   if (values.emit) {

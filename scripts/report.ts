@@ -20,8 +20,8 @@ import {
 const USAGE = `Usage: npm run report -- [options]
 
 Summarizes the copy ledger for a time window (items by their last update): copies by status and by
-destination, plans by status, every FAILED copy and REJECTED plan with its reason, and the copies still
-PENDING or RUNNING, oldest first (whenever they started).
+destination, plans by status, every FAILED or REJECTED copy and REJECTED plan with its reason, and the
+copies still PENDING or RUNNING, oldest first (whenever they started).
 
 Options:
   --table <name>   the ledger table (default: env LEDGER_TABLE)

@@ -91,7 +91,7 @@ export class CopyLedger {
   markFinal(
     key: CopyKey,
     attempt: number,
-    status: Exclude<CopyStatus, 'PENDING' | 'RUNNING'>,
+    status: Exclude<CopyStatus, 'PENDING' | 'RUNNING' | 'REJECTED'>,
     details: { executionArn: string; lastError?: LedgerError },
   ): Promise<LedgerRecord | undefined> {
     return this.advance(key, attempt, status, { ...details, completedAt: this.now().toISOString() });
@@ -111,6 +111,28 @@ export class CopyLedger {
     );
   }
 
+  /**
+   * Records a destination refused at plan time as a REJECTED copy item at attempt 0, so report shows it with its
+   * reason. Only over nothing or an earlier refusal: a copy already attempted keeps its record, and a later
+   * policy that allows the destination starts attempt 1 over this one.
+   */
+  async recordRefusal(
+    key: CopyKey,
+    details: {
+      executionArn: string;
+      rule: string;
+      sourceBackupVaultName: string;
+      resourceType: string;
+      lastError: LedgerError;
+    },
+  ): Promise<boolean> {
+    const fields = { ...details, status: 'REJECTED', statusRank: STATUS_RANK.REJECTED, attempt: 0 };
+    const condition = 'attribute_not_exists(#status) OR #status = :rejected';
+    const names = { '#status': 'status' };
+    const values = { ':rejected': 'REJECTED' };
+    return (await this.update(key, fields, condition, undefined, names, values)) !== undefined;
+  }
+
   /** Notes an error on an unfinished attempt without changing its status (it stays resumable). */
   async noteError(key: CopyKey, attempt: number, lastError: LedgerError): Promise<void> {
     await this.update(key, { lastError, attempt }, '#attempt = :attempt');
@@ -125,6 +147,7 @@ export class CopyLedger {
       sourceBackupVaultName?: string;
       resourceType?: string;
       destinations?: string[];
+      refused?: string[];
       warnings?: string[];
       lastError?: LedgerError;
     },

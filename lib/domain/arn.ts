@@ -14,9 +14,34 @@ export const PARTITIONS = ['aws', 'aws-cn', 'aws-us-gov'] as const;
 const ARN_PATTERN = /^arn:([a-z-]+):([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$/;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const MAX_ARN_LENGTH = 1024;
+/** C0 and C1 control characters and DEL: no ARN has them, and they would forge lines in logs and reports. */
+function hasControlCharacter(text: string): boolean {
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/**
+ * DynamoDB's key limits, in UTF-8 bytes: a partition key at most 2,048, a sort key at most 1,024
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys).
+ * The ledger's keys are (recoveryPointArn, destinationVaultArn).
+ */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+export const MAX_SORT_KEY_BYTES = 1024;
+
+/** Why `text` cannot be a ledger key of at most `maxBytes`, if it cannot. */
+export function keyRule(text: string, maxBytes: number): string | undefined {
+  if (hasControlCharacter(text)) return 'must not contain control characters';
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > maxBytes
+    ? `must be at most ${maxBytes} bytes of UTF-8 (DynamoDB's key limit), not ${bytes}`
+    : undefined;
+}
 
 export function parseArn(text: string): Arn | undefined {
-  if (text.length > MAX_ARN_LENGTH) return undefined;
+  if (text.length > MAX_ARN_LENGTH || hasControlCharacter(text)) return undefined;
   const match = ARN_PATTERN.exec(text);
   if (!match) return undefined;
   const [, partition = '', service = '', region = '', accountId = '', resource = ''] = match;
@@ -36,6 +61,8 @@ export interface ArnScope {
 
 interface ArnExpectation {
   service: string;
+  /** UTF-8 bytes at most: what the ledger can hold as this ARN's key (or AWS's own limit). */
+  maxBytes: number;
   /** Checks the resource part, e.g. `backup-vault:<name>`; returns the rule broken, if any. */
   resource: (resource: string) => string | undefined;
   needsRegion: boolean;
@@ -47,6 +74,7 @@ const BACKUP_VAULT_NAME = /^[a-zA-Z0-9\-_]{2,50}$/;
 const EXPECTATIONS = {
   backupVault: {
     service: 'backup',
+    maxBytes: MAX_SORT_KEY_BYTES,
     needsRegion: true,
     needsAccount: true,
     resource: (r) =>
@@ -56,6 +84,7 @@ const EXPECTATIONS = {
   },
   iamRole: {
     service: 'iam',
+    maxBytes: MAX_PARTITION_KEY_BYTES,
     needsRegion: false,
     needsAccount: true,
     resource: (r) =>
@@ -65,6 +94,7 @@ const EXPECTATIONS = {
   },
   recoveryPoint: {
     service: '*',
+    maxBytes: MAX_PARTITION_KEY_BYTES,
     needsRegion: true,
     needsAccount: false,
     resource: (r) => (r.length > 0 ? undefined : 'must name a recovery point'),
@@ -76,9 +106,11 @@ export type ArnKind = keyof typeof EXPECTATIONS;
 /** Checks an ARN's shape, partition, region and account; returns every rule it breaks. */
 export function checkArn(field: string, value: unknown, kind: ArnKind, scope: ArnScope): RuleViolation[] {
   if (typeof value !== 'string') return [{ field, value, rule: 'must be an ARN string' }];
+  const expected: ArnExpectation = EXPECTATIONS[kind];
+  const tooBig = keyRule(value, expected.maxBytes);
+  if (tooBig) return [{ field, value, rule: tooBig }];
   const arn = parseArn(value);
   if (!arn) return [{ field, value, rule: 'must be a well-formed ARN (arn:<partition>:<service>:...)' }];
-  const expected: ArnExpectation = EXPECTATIONS[kind];
   const violations: RuleViolation[] = [];
   const add = (rule: string) => violations.push({ field, value, rule });
   if (expected.service !== '*' && arn.service !== expected.service) add(`must be a ${expected.service} ARN`);

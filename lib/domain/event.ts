@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { InvalidInputError, type RuleViolation } from '../errors.js';
-import { type ArnScope, checkArn, isBackupVaultName } from './arn.js';
+import { type ArnScope, checkArn, isBackupVaultName, keyRule, MAX_PARTITION_KEY_BYTES } from './arn.js';
 import { violationsFromZod } from './violations.js';
 
 const MAX_TEXT = 2048;
@@ -140,8 +140,11 @@ export function findRecoveryPointArn(input: unknown): string | undefined {
     ? (input as { resources?: unknown }).resources
     : [(input as { recoveryPointArn?: unknown }).recoveryPointArn];
   const first = Array.isArray(candidate) ? candidate[0] : undefined;
-  // DynamoDB limits a partition key to 2,048 bytes of UTF-8, not characters.
-  return typeof first === 'string' && first.startsWith('arn:') && Buffer.byteLength(first) <= MAX_TEXT
+  // Anything the ledger cannot hold as a partition key (too many UTF-8 bytes, control characters) is keyed
+  // by a digest instead (rejectedInputKey).
+  return typeof first === 'string' &&
+    first.startsWith('arn:') &&
+    keyRule(first, MAX_PARTITION_KEY_BYTES) === undefined
     ? first
     : undefined;
 }

@@ -1,7 +1,7 @@
 import type { Lifecycle } from './lifecycle.js';
 
-/** Copy status, per (recovery point, destination). */
-export type CopyStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED';
+/** Copy status, per (recovery point, destination); REJECTED: refused at plan time, never attempted. */
+export type CopyStatus = 'PENDING' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'REJECTED';
 /** Plan status, per recovery point (the item whose destination is PLAN_KEY); FAILED: the lookup failed. */
 export type PlanStatus = 'PLANNED' | 'REJECTED' | 'FAILED';
 export type LedgerStatus = CopyStatus | PlanStatus;
@@ -45,6 +45,10 @@ export interface LedgerRecord {
   startedAt?: string;
   completedAt?: string;
   destinations?: string[];
+  /** On a plan item: the destinations refused for this recovery point (each also a REJECTED copy item). */
+  refused?: string[];
+  /** On a REJECTED copy item: the policy rule that named the destination. */
+  rule?: string;
   warnings?: string[];
   lastError?: LedgerError;
   /** The run (execution ARN # re-drive count) that claimed the current attempt. */

@@ -5,9 +5,11 @@ import {
   InvalidPolicyError,
   type RuleViolation,
 } from '../errors.js';
-import { type ArnScope, checkArn, isBackupVaultName, PARTITIONS } from './arn.js';
+import { type ArnScope, checkArn, isBackupVaultName, PARTITIONS, parseArn, vaultNameFromArn } from './arn.js';
+import type { Deployment } from './deployment.js';
 import { LifecycleSchema, lifecycleInput, validateLifecycle } from './lifecycle.js';
 import type { RecoveryPoint } from './recovery-point.js';
+import { copyDirectionRefusal } from './resource-types.js';
 import { violationsFromZod } from './violations.js';
 
 const DestinationSchema = z
@@ -37,15 +39,14 @@ const RuleSchema = z
 export const CopyPolicySchema = z
   .object({
     version: z.literal(1),
-    /** Where sources and destinations may live; anything else is refused. */
+    /** Where sources and destinations may live; anything else is refused. Required: no default allows all. */
     allowed: z
       .object({
-        partition: z.enum(PARTITIONS).default('aws'),
-        accounts: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')).default([]),
-        regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region name')).default([]),
+        partition: z.enum(PARTITIONS),
+        accounts: z.array(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')).min(1),
+        regions: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be a region name')).min(1),
       })
-      .strict()
-      .default({ partition: 'aws', accounts: [], regions: [] }),
+      .strict(),
     rules: z.array(RuleSchema).min(1),
   })
   .strict();
@@ -93,13 +94,73 @@ function checkRule(rule: CopyRule, index: number, scope: ArnScope): RuleViolatio
   return violations;
 }
 
-/** Parses and validates a policy document; throws InvalidPolicyError listing every problem with its path. */
-export function parseCopyPolicy(document: unknown): CopyPolicy {
+/** Where the policy will run, as far as the checker knows it: the Region, and the account if given. */
+export type PolicyDeployment = Pick<Deployment, 'region'> & Partial<Pick<Deployment, 'accountId'>>;
+
+const SAME_AS_SOURCE_RULE = 'must not be a source vault of its rule: StartCopyJob copies to another vault';
+
+/**
+ * The rules that need the deployment: a source vault is `<sourceVaults[i]>` in the deployment's Region and
+ * account, and copy roles are passed in that account. Without an account id the copy role's account stands in
+ * for it, since a role can only be passed in its own account.
+ */
+function checkDeployment(policy: CopyPolicy, deployment: PolicyDeployment): RuleViolation[] {
+  const violations: RuleViolation[] = [];
+  if (!policy.allowed.regions.includes(deployment.region)) {
+    violations.push({
+      field: 'allowed.regions',
+      value: policy.allowed.regions,
+      rule: `must include the deployment's Region ${deployment.region}, where every source vault is`,
+    });
+  }
+  if (deployment.accountId && !policy.allowed.accounts.includes(deployment.accountId)) {
+    violations.push({
+      field: 'allowed.accounts',
+      value: policy.allowed.accounts,
+      rule: `must include the deployment's account ${deployment.accountId}, where every source vault is`,
+    });
+  }
+  policy.rules.forEach((rule, r) => {
+    rule.destinations.forEach((destination, d) => {
+      const field = `rules[${r}].destinations[${d}]`;
+      const roleAccount = parseArn(destination.iamRoleArn)?.accountId;
+      if (deployment.accountId && roleAccount !== deployment.accountId) {
+        violations.push({
+          field: `${field}.iamRoleArn`,
+          value: destination.iamRoleArn,
+          rule: `must be in the deployment's account ${deployment.accountId}: a role can only be passed in its own account`,
+        });
+      }
+      const vault = parseArn(destination.vaultArn);
+      const sourceAccount = deployment.accountId ?? roleAccount;
+      if (
+        vault?.region === deployment.region &&
+        vault.accountId === sourceAccount &&
+        rule.match.sourceVaults.includes(vaultNameFromArn(destination.vaultArn))
+      ) {
+        violations.push({
+          field: `${field}.vaultArn`,
+          value: destination.vaultArn,
+          rule: SAME_AS_SOURCE_RULE,
+        });
+      }
+    });
+  });
+  return violations;
+}
+
+/**
+ * Parses and validates a policy document; throws InvalidPolicyError listing every problem with its path.
+ * With `deployment` (policy:check, packaging) it also refuses what only the deployment's Region and account
+ * reveal: a destination equal to a source vault of its rule, a copy role in another account.
+ */
+export function parseCopyPolicy(document: unknown, deployment?: PolicyDeployment): CopyPolicy {
   const parsed = CopyPolicySchema.safeParse(document);
   if (!parsed.success)
     throw new InvalidPolicyError(violationsFromZod(parsed.error, document), 'copy policy invalid');
   const policy = parsed.data;
   const violations = policy.rules.flatMap((rule, i) => checkRule(rule, i, policy.allowed));
+  if (deployment) violations.push(...checkDeployment(policy, deployment));
   const names = new Set<string>();
   policy.rules.forEach((rule, i) => {
     if (names.has(rule.name))
@@ -145,8 +206,28 @@ export const PlannedCopySchema = z.object({
 
 export type PlannedCopy = z.infer<typeof PlannedCopySchema>;
 
-/** The copies one recovery point needs, and the settings dropped on the way because AWS would ignore them. */
-export const CopyPlanSchema = z.object({ copies: z.array(PlannedCopySchema), warnings: z.array(z.string()) });
+/** A destination the policy names for a recovery point that AWS would refuse: recorded REJECTED, not copied. */
+export const RefusedDestinationSchema = z.object({
+  destinationVaultArn: z.string(),
+  /** The policy rule that named it. */
+  rule: z.string(),
+  /** The destination's path in the policy, e.g. `rules[0].destinations[1].vaultArn`. */
+  field: z.string(),
+  /** The rule broken, in words. */
+  reason: z.string(),
+});
+
+export type RefusedDestination = z.infer<typeof RefusedDestinationSchema>;
+
+/**
+ * The copies one recovery point needs, the destinations refused for it (the others are still copied), and the
+ * settings dropped on the way because AWS would ignore them.
+ */
+export const CopyPlanSchema = z.object({
+  copies: z.array(PlannedCopySchema),
+  refused: z.array(RefusedDestinationSchema),
+  warnings: z.array(z.string()),
+});
 
 export type CopyPlan = z.infer<typeof CopyPlanSchema>;
 
@@ -221,17 +302,17 @@ export function planCopies(
     for (const vaultArn of [...chosen.keys()]) if (!only.includes(vaultArn)) chosen.delete(vaultArn);
   }
 
-  const sameVault = [...chosen.values()].find(
-    ({ destination }) => destination.vaultArn === recoveryPoint.sourceVaultArn,
-  );
-  if (sameVault) {
-    throw new InvalidPolicyError([
-      {
-        field: `${sameVault.field}.vaultArn`,
-        value: sameVault.destination.vaultArn,
-        rule: 'must not be the source vault',
-      },
-    ]);
+  const refused: RefusedDestination[] = [];
+  for (const [vaultArn, { destination, rule, field }] of chosen) {
+    const refusal = destinationRefusal(destination, recoveryPoint);
+    if (!refusal) continue;
+    refused.push({
+      destinationVaultArn: vaultArn,
+      rule,
+      field: `${field}.${refusal.field}`,
+      reason: refusal.reason,
+    });
+    chosen.delete(vaultArn);
   }
 
   const copies = [...chosen.values()].map(({ destination, rule, field }) => {
@@ -253,5 +334,39 @@ export function planCopies(
       ...lifecycle,
     };
   });
-  return { copies, warnings };
+  return { copies, refused, warnings };
+}
+
+/**
+ * Why AWS would refuse to copy `recoveryPoint` to `destination`, if it would: the source vault itself, a copy
+ * role in another account than the source (iam:PassRole passes only a role of the caller's own account), or a
+ * Region or account the resource type cannot be copied to (the capability table, resource-types.ts).
+ */
+export function destinationRefusal(
+  destination: Destination,
+  recoveryPoint: RecoveryPoint,
+): { field: 'vaultArn' | 'iamRoleArn'; reason: string } | undefined {
+  if (destination.vaultArn === recoveryPoint.sourceVaultArn) {
+    return {
+      field: 'vaultArn',
+      reason: 'must not be the source vault: StartCopyJob copies to another vault',
+    };
+  }
+  const source = parseArn(recoveryPoint.sourceVaultArn);
+  const target = parseArn(destination.vaultArn);
+  if (!source || !target) return undefined;
+  const roleAccount = parseArn(destination.iamRoleArn)?.accountId;
+  if (roleAccount !== source.accountId) {
+    return {
+      field: 'iamRoleArn',
+      reason: `must be in the source account ${source.accountId}: a role can only be passed in its own account`,
+    };
+  }
+  const reason = copyDirectionRefusal({
+    resourceType: recoveryPoint.resourceType,
+    recoveryPointArn: recoveryPoint.recoveryPointArn,
+    crossRegion: target.region !== source.region,
+    crossAccount: target.accountId !== source.accountId,
+  });
+  return reason ? { field: 'vaultArn', reason } : undefined;
 }

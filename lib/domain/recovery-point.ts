@@ -2,6 +2,7 @@ import type { RecoveryPointStatus } from '@aws-sdk/client-backup';
 import * as z from 'zod';
 import { RecoveryPointNotCopyableError, type RuleViolation } from '../errors.js';
 import { DescribedLifecycleSchema } from './lifecycle.js';
+import { isContinuousBackup, isMultiAzDbCluster } from './resource-types.js';
 
 /** What the workflow needs to know about a source recovery point (from DescribeRecoveryPoint). */
 export const RecoveryPointSchema = z.object({
@@ -51,9 +52,6 @@ export function isCopyableStatus(status: string, isParent: boolean): boolean {
 export const COPYABLE_STATUS_RULE =
   'must be COMPLETED or AVAILABLE (or PARTIAL, on a composite recovery point) to be copied';
 
-/** Continuous backups (point-in-time restore) have recovery point ARNs with this segment. */
-const CONTINUOUS_MARKER = ':recovery-point:continuous:';
-
 /** Refuses recovery points StartCopyJob cannot copy, with the reason AWS would give. */
 export function checkCopyable(recoveryPoint: RecoveryPoint): void {
   const violations: RuleViolation[] = [];
@@ -71,11 +69,18 @@ export function checkCopyable(recoveryPoint: RecoveryPoint): void {
       rule: 'must be WARM: backups in cold storage or archive tiers cannot be copied',
     });
   }
-  if (recoveryPoint.recoveryPointArn.includes(CONTINUOUS_MARKER)) {
+  if (isContinuousBackup(recoveryPoint.recoveryPointArn)) {
     violations.push({
       field: 'recoveryPointArn',
       value: recoveryPoint.recoveryPointArn,
       rule: 'is a continuous backup; StartCopyJob "Does not support continuous backups"',
+    });
+  }
+  if (isMultiAzDbCluster(recoveryPoint)) {
+    violations.push({
+      field: 'recoveryPoint.ResourceArn',
+      value: recoveryPoint.resourceArn ?? recoveryPoint.recoveryPointArn,
+      rule: 'is an RDS Multi-AZ DB cluster: "copying a Multi-AZ DB cluster snapshot is not supported" (AWS Backup, Copy a backup)',
     });
   }
   if (recoveryPoint.parentRecoveryPointArn) {

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { type CopyStatus, type LedgerError, type LedgerRecord, PLAN_KEY } from '../domain/ledger-record.js';
 
-const COPY_STATUSES: CopyStatus[] = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED'];
+const COPY_STATUSES: CopyStatus[] = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'REJECTED'];
 const IN_PROGRESS: CopyStatus[] = ['PENDING', 'RUNNING'];
 
 export interface ReportWindow {
@@ -15,7 +15,7 @@ export interface DestinationCounts {
   byStatus: Record<CopyStatus, number>;
 }
 
-/** A FAILED copy, or a plan (destination PLAN_KEY) REJECTED or FAILED, with its last error. */
+/** A FAILED or REJECTED copy (refused at plan time), or a plan (destination PLAN_KEY) REJECTED or FAILED, with its last error. */
 export interface ReportedFailure {
   recoveryPointArn: string;
   destinationVaultArn: string;

@@ -119,8 +119,9 @@ describe('simulate', () => {
     const result = await runCommand('simulate.ts', ['--event', BACKUP_JOB, '--policy', policy]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([
-      `--policy ${policy}: 2 problems (npm run policy:check explains)`,
+      `--policy ${policy}: 3 problems (npm run policy:check explains)`,
       expect.stringMatching(/^ {2}version = 2: /),
+      expect.stringMatching(/^ {2}allowed = missing: /),
       expect.stringMatching(/^ {2}rules = \[\]: /),
     ]);
   });
@@ -203,8 +204,8 @@ describe('simulate', () => {
 
 describe('policy:check', () => {
   const VALID = 'copy-policy.yml';
-  const policy = (rules: string, allowed = "  accounts: ['111111111111']\n") =>
-    `version: 1\nallowed:\n${allowed}rules:\n${rules}`;
+  const policy = (rules: string, accounts = "  accounts: ['111111111111']\n") =>
+    `version: 1\nallowed:\n  partition: aws\n${accounts}  regions: [us-east-1, us-west-2]\nrules:\n${rules}`;
   const destination = (vault: string, lifecycle = '') =>
     `      - vaultArn: arn:aws:backup:us-west-2:111111111111:backup-vault:${vault}\n        iamRoleArn: arn:aws:iam::111111111111:role/copy\n${lifecycle}`;
   const rule = (name: string, match: string, ...destinations: string[]) =>
@@ -216,7 +217,8 @@ describe('policy:check', () => {
     const result = await runCommand('policy-check.ts', [VALID, invalid, VALID]);
     expect(result.code).toBe(1);
     expect(result.stdout.match(/copy-policy\.yml: valid/g)).toHaveLength(2);
-    expect(result.stderr).toContain(`${invalid}: invalid, 1 problem`);
+    expect(result.stderr).toContain(`${invalid}: invalid, 2 problems`);
+    expect(result.stderr).toContain('  allowed = missing: ');
   });
 
   it('exits 0 when every file given is valid, and reports each in --json', async () => {
@@ -230,6 +232,22 @@ describe('policy:check', () => {
         { file: other, valid: true },
       ],
     });
+  });
+
+  it('refuses a destination equal to a source vault of its rule in the deployment Region, and only there', async () => {
+    const sameVault =
+      '      - vaultArn: arn:aws:backup:us-east-1:111111111111:backup-vault:primary\n        iamRoleArn: arn:aws:iam::111111111111:role/copy\n';
+    const policyFile = file('same-vault.yml', policy(rule('r', '', sameVault)));
+    const refused = await runCommand('policy-check.ts', [policyFile, '--region', 'us-east-1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      '  rules[0].destinations[0].vaultArn = "arn:aws:backup:us-east-1:111111111111:backup-vault:primary": must not be a source vault of its rule',
+    );
+    const elsewhere = await runCommand('policy-check.ts', [policyFile, '--region', 'us-west-2']);
+    expect(elsewhere.code).toBe(0);
+    const withoutRegion = await runCommand('policy-check.ts', [policyFile], { PATH: process.env.PATH });
+    expect(withoutRegion.code).toBe(0);
+    expect(withoutRegion.stdout).toContain('warning: (deployment): no --region (or AWS_REGION)');
   });
 
   it('exits 2 naming a file it cannot read', async () => {
@@ -247,7 +265,7 @@ describe('policy:check', () => {
     [
       'cold storage on a rule matching every resource type',
       policy(rule('all-cold', '', destination('dr', COLD))),
-      'warning: rules[0].destinations[0].lifecycle.MoveToColdStorageAfterDays: rule all-cold matches every resource type; AWS Backup ignores cold storage for all but EFS',
+      'warning: rules[0].destinations[0].lifecycle.MoveToColdStorageAfterDays: rule all-cold matches every resource type; AWS Backup ignores cold storage for all but DynamoDB, EFS, SAP HANA on Amazon EC2, Timestream, VirtualMachine',
     ],
     [
       'a destination whose settings lose to an earlier rule',

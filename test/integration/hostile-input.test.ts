@@ -239,4 +239,20 @@ describe('the state machine ends hostile input as InputRejected with a REJECTED 
     const recoveryPointArn = `${BASES.manual.recoveryPointArn}${'€'.repeat(1000)}`;
     await expectInputRejected(pinned({ ...BASES.manual, recoveryPointArn }, ['recoveryPointArn']));
   });
+
+  // Regression: an ARN within 1,024 characters but over 2,048 UTF-8 bytes once passed validation and crashed
+  // planning on DynamoDB's key limit, leaving no ledger record; one with a control character counted as well-formed.
+  it.each([
+    [
+      'within 1,024 characters but over 2,048 UTF-8 bytes',
+      `${BASES.manual.recoveryPointArn}${'€'.repeat(700)}`,
+    ],
+    ['with a NUL', `${BASES.manual.recoveryPointArn}\u0000`],
+    ['with an ANSI escape', `${BASES.manual.recoveryPointArn}\u001b[2J`],
+  ])('rejects and records, under a digest, a recovery point ARN %s', async (_case, recoveryPointArn) => {
+    expect(recoveryPointArn.length).toBeLessThanOrEqual(1024);
+    const input = { ...BASES.manual, recoveryPointArn };
+    expect(findRecoveryPointArn(input)).toBeUndefined();
+    await expectInputRejected(pinned(input, ['recoveryPointArn']));
+  });
 });

@@ -39,6 +39,7 @@ type Variables = Record<
   | 'AWS_ENDPOINT_URL_DYNAMODB'
   | 'AWS_ENDPOINT_URL_BACKUP'
   | 'AWS_ENDPOINT_URL_SFN'
+  | 'AWS_ACCOUNT_ID'
   | 'LEDGER_TABLE'
   | 'STATE_MACHINE_ARN',
   string
@@ -120,6 +121,7 @@ const invoke = (name: string, input: unknown, as = name, ...options: string[]) =
     ...['-e', `AWS_ENDPOINT_URL_DYNAMODB=${variables.AWS_ENDPOINT_URL_DYNAMODB}`],
     ...['-e', `AWS_ENDPOINT_URL_BACKUP=${variables.AWS_ENDPOINT_URL_BACKUP}`],
     ...['-e', `AWS_ENDPOINT_URL_SFN=${variables.AWS_ENDPOINT_URL_SFN}`],
+    ...['-e', `AWS_ACCOUNT_ID=${variables.AWS_ACCOUNT_ID}`],
     // Logs and metrics would come before the printed result.
     ...['-e', 'POWERTOOLS_LOG_LEVEL=SILENT', '-e', 'POWERTOOLS_METRICS_DISABLED=true'],
     ...options,

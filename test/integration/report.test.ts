@@ -49,6 +49,7 @@ describe('buildReport', () => {
         item(3, { status: 'FAILED' }),
         item(4, { destinationVaultArn: DR_ISOLATED, status: 'RUNNING' }),
         item(5, { destinationVaultArn: DR_ISOLATED }),
+        item(6, { destinationVaultArn: DR_ISOLATED, status: 'REJECTED', attempt: 0 }),
         plan(1),
         plan(2),
         plan(3, { status: 'REJECTED' }),
@@ -56,21 +57,27 @@ describe('buildReport', () => {
       LAST_DAY,
     );
 
-    expect(report.copies.total).toBe(5);
-    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 1, COMPLETED: 3, FAILED: 1 });
+    expect(report.copies.total).toBe(6);
+    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 1, COMPLETED: 3, FAILED: 1, REJECTED: 1 });
     expect(report.copies.byDestination).toEqual([
       {
         destinationVaultArn: DR_WEST,
         total: 3,
-        byStatus: { PENDING: 0, RUNNING: 0, COMPLETED: 2, FAILED: 1 },
+        byStatus: { PENDING: 0, RUNNING: 0, COMPLETED: 2, FAILED: 1, REJECTED: 0 },
       },
       {
         destinationVaultArn: DR_ISOLATED,
-        total: 2,
-        byStatus: { PENDING: 0, RUNNING: 1, COMPLETED: 1, FAILED: 0 },
+        total: 3,
+        byStatus: { PENDING: 0, RUNNING: 1, COMPLETED: 1, FAILED: 0, REJECTED: 1 },
       },
     ]);
     expect(report.plans).toEqual({ total: 3, byStatus: { PLANNED: 2, REJECTED: 1 } });
+    // A refused destination is a failure to look at, next to the failed copy and the refused plan.
+    expect(report.failures.map((f) => [f.destinationVaultArn, f.status])).toEqual([
+      [DR_WEST, 'FAILED'],
+      ['*', 'REJECTED'],
+      [DR_ISOLATED, 'REJECTED'],
+    ]);
   });
 
   it('counts only items last updated within the window', () => {
@@ -80,7 +87,7 @@ describe('buildReport', () => {
       window,
     );
 
-    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 0 });
+    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 0, REJECTED: 0 });
     expect(report.failures).toEqual([]);
     expect(report.plans.total).toBe(0);
     expect(report).toMatchObject({ since: window.since.toISOString(), until: window.until.toISOString() });
@@ -192,12 +199,12 @@ describe('the ledger report against DynamoDB Local', () => {
       now,
     });
 
-    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1 });
+    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1, REJECTED: 0 });
     expect(report.copies.byDestination).toEqual([
       {
         destinationVaultArn: DR_WEST,
         total: 2,
-        byStatus: { PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1 },
+        byStatus: { PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1, REJECTED: 0 },
       },
     ]);
     expect(report.plans.byStatus).toMatchObject({ PLANNED: 2, REJECTED: 1 });

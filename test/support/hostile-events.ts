@@ -309,7 +309,20 @@ export const malformedArn: fc.Arbitrary<string> = fc.oneof(
     `${ALLOWED_RECOVERY_POINT}\n`,
     `${ALLOWED_RECOVERY_POINT}\nforce`,
     `arn:aws:backup:us-east-1:${allowed.accounts[0]}:recovery-point:x\r\nX-Injected: 1`,
+    // Control characters the ARN pattern's `.` once let through: NUL, tab, an ANSI escape, DEL, C1 NEL.
+    `${ALLOWED_RECOVERY_POINT}\u0000`,
+    `${ALLOWED_RECOVERY_POINT}\tx`,
+    `${ALLOWED_RECOVERY_POINT}\u001b[31m`,
+    `${ALLOWED_RECOVERY_POINT}\u007f`,
+    `${ALLOWED_RECOVERY_POINT}\u0085`,
   ),
+  // Within an ARN's 1,024 characters but over DynamoDB's 2,048-byte partition key, in three-byte UTF-8.
+  fc
+    .integer({
+      min: Math.ceil((2049 - ALLOWED_RECOVERY_POINT.length) / 3),
+      max: 1024 - ALLOWED_RECOVERY_POINT.length,
+    })
+    .map((n) => `${ALLOWED_RECOVERY_POINT}${'€'.repeat(n)}`),
   // Longer than an ARN can be (1024) but within the intake's text limit (2048), in one- to three-byte UTF-8.
   fc
     .tuple(

@@ -114,7 +114,7 @@ describe('checkArn: backupVault', () => {
     ['no region', 'arn:aws:backup::111111111111:backup-vault:v1', 'must name a region'],
     ['no account', 'arn:aws:backup:us-east-1::backup-vault:v1', 'must name an account'],
     ['malformed text', 'backup-vault:primary', 'must be a well-formed ARN'],
-    ['too long', vaultArn('v'.repeat(1000)), 'must be a well-formed ARN'],
+    ['too long for the ledger sort key', vaultArn('v'.repeat(1000)), 'must be at most 1024 bytes of UTF-8'],
     ['a 1-character vault name', vaultArn('a'), 'must be a backup vault ARN'],
     ['a 51-character vault name', vaultArn('a'.repeat(51)), 'must be a backup vault ARN'],
     ['an empty vault name', vaultArn(''), 'must be a backup vault ARN'],
@@ -217,8 +217,42 @@ describe('checkArn: recoveryPoint', () => {
     ['no region', `arn:aws:backup::${ACCOUNT}:recovery-point:x`, 'must name a region'],
     ['malformed text', 'recovery-point:x', 'must be a well-formed ARN'],
     ['undefined', undefined, 'must be an ARN string'],
+    [
+      // 700 three-byte characters: within parseArn's 1,024 characters, over DynamoDB's 2,048-byte partition key.
+      'an ARN of 2,153 UTF-8 bytes in 753 characters',
+      `arn:aws:backup:us-east-1:${ACCOUNT}:recovery-point:${'€'.repeat(700)}`,
+      "must be at most 2048 bytes of UTF-8 (DynamoDB's key limit), not 2153",
+    ],
+    ['a newline', `${RECOVERY_POINT_ARN}\nforged log line`, 'must not contain control characters'],
+    ['a NUL', `${RECOVERY_POINT_ARN}\u0000`, 'must not contain control characters'],
+    ['an escape sequence', `${RECOVERY_POINT_ARN}\u001b[31m`, 'must not contain control characters'],
+    ['DEL', `${RECOVERY_POINT_ARN}\u007f`, 'must not contain control characters'],
+    ['a C1 control (NEL)', `${RECOVERY_POINT_ARN}\u0085`, 'must not contain control characters'],
   ])('refuses %s', (_case, value, fragment) => {
     expect(rulesOf('recoveryPointArn', value, 'recoveryPoint').join(' | ')).toContain(fragment);
+  });
+
+  it('accepts 2,048 bytes and refuses 2,049 (multi-byte characters count as their bytes)', () => {
+    const prefix = `arn:aws:backup:us-east-1:${ACCOUNT}:recovery-point:`;
+    const within =
+      prefix + '€'.repeat(Math.floor((2048 - prefix.length) / 3)) + 'a'.repeat((2048 - prefix.length) % 3);
+    expect(Buffer.byteLength(within)).toBe(2048);
+    expect(within.length).toBeLessThan(1024);
+    expect(rulesOf('recoveryPointArn', within, 'recoveryPoint')).toEqual([]);
+    expect(rulesOf('recoveryPointArn', `${within}a`, 'recoveryPoint')).toEqual([
+      "must be at most 2048 bytes of UTF-8 (DynamoDB's key limit), not 2049",
+    ]);
+  });
+});
+
+describe('parseArn: control characters', () => {
+  it.each(['\t', '\n', '\r', '\u0000', '\u001f', '\u007f', '\u009f'])('refuses %j anywhere', (char) => {
+    expect(parseArn(`arn:aws:backup:us-east-1:${ACCOUNT}:backup-vault:${char}primary`)).toBeUndefined();
+    expect(parseArn(`arn:aws:backup:us-east-1:${ACCOUNT}:backup-vault:primary${char}`)).toBeUndefined();
+  });
+
+  it('accepts printable non-ASCII (the byte limit, not parseArn, bounds it)', () => {
+    expect(parseArn(`arn:aws:s3:::bücket`)?.resource).toBe('bücket');
   });
 });
 

@@ -292,6 +292,13 @@ describe('findRecoveryPointArn', () => {
     const arn = `arn:${'x'.repeat(2044)}`;
     expect(findRecoveryPointArn({ recoveryPointArn: arn })).toBe(arn);
   });
+
+  it.each([
+    ['over 2,048 UTF-8 bytes in fewer characters', `arn:${'€'.repeat(700)}`],
+    ['a control character', `${RECOVERY_POINT_ARN}\r\nforged`],
+  ])('names none for an ARN the ledger cannot key by: %s (a digest keys it instead)', (_case, arn) => {
+    expect(findRecoveryPointArn({ recoveryPointArn: arn })).toBeUndefined();
+  });
 });
 
 describe('CopyJobEventSchema', () => {

@@ -19,6 +19,9 @@ const DR_WEST = vaultArn('dr-west');
 const DR_ISOLATED = vaultArn('dr-isolated', 'us-west-2', DR_ACCOUNT);
 const DR_ARCHIVE = vaultArn('dr-archive', 'us-west-2', DR_ACCOUNT);
 const DR_DB = vaultArn('dr-db', 'us-east-1', DR_ACCOUNT);
+/** A DynamoDB backup with advanced features: full AWS Backup management, an arn:aws:backup: ARN. */
+const RECOVERY_POINT_ARN_DDB =
+  'arn:aws:backup:us-east-1:111111111111:recovery-point:8c1b9a2e-3f4d-4e5f-9a6b-7c8d9e0f1a2b';
 
 type Doc = Record<string, unknown>;
 
@@ -75,11 +78,21 @@ describe('parseCopyPolicy: the sample policy', () => {
       DeleteAfterDays: 365,
     });
   });
+});
 
-  it('fills in the allowed scope when it is left out: partition aws, any account and region', () => {
-    const { allowed, ...withoutScope } = policyDoc([rule('r', [destination(DR_WEST)])]);
-    expect(allowed).toBeDefined();
-    expect(parseCopyPolicy(withoutScope).allowed).toEqual({ partition: 'aws', accounts: [], regions: [] });
+describe('parseCopyPolicy: `allowed` is required', () => {
+  const scope = { partition: 'aws', accounts: ['111111111111'], regions: ['us-east-1'] };
+  it.each([
+    ['no allowed section', undefined, 'allowed'],
+    ['no partition', { ...scope, partition: undefined }, 'allowed.partition'],
+    ['no accounts', { ...scope, accounts: undefined }, 'allowed.accounts'],
+    ['an empty account list', { ...scope, accounts: [] }, 'allowed.accounts'],
+    ['no regions', { ...scope, regions: undefined }, 'allowed.regions'],
+    ['an empty region list', { ...scope, regions: [] }, 'allowed.regions'],
+  ])('refuses %s, naming the field', (_case, allowed, field) => {
+    const { allowed: _, ...rest } = policyDoc([rule('r', [destination(DR_WEST)])]);
+    const document = allowed === undefined ? rest : { ...rest, allowed };
+    expect(fieldsOf(policyRefusal(document))).toContain(field);
   });
 });
 
@@ -489,32 +502,149 @@ describe("planCopies: an operator's `only` override", () => {
   });
 });
 
-describe('planCopies: a destination equal to the source vault', () => {
-  const policy = () =>
-    parseCopyPolicy(policyDoc([rule('r', [destination(DR_WEST), destination(SOURCE_VAULT_ARN)])]));
+describe('planCopies: destinations AWS would refuse are refused one by one', () => {
+  const OTHER_ROLE = `arn:aws:iam::${DR_ACCOUNT}:role/copy`;
+  const policy = (...destinations: Doc[]) => parseCopyPolicy(policyDoc([rule('r', destinations)]));
+  const DDB_LEGACY = `arn:aws:dynamodb:us-east-1:111111111111:table/orders/backup/01700000000000-abcdef12`;
+  const ddb = (recoveryPointArn: string) => recoveryPoint({ resourceType: 'DynamoDB', recoveryPointArn });
+  const DR_EAST_SAME_ACCOUNT = vaultArn('dr-east', 'us-east-1');
 
-  it('is refused as a policy error naming its path', () => {
-    const error = thrown(() => planCopies(policy(), recoveryPoint()));
-    expect(error).toBeInstanceOf(InvalidPolicyError);
-    expect(error.violations).toEqual([
-      {
-        field: 'rules[0].destinations[1].vaultArn',
-        value: SOURCE_VAULT_ARN,
-        rule: 'must not be the source vault',
-      },
+  it.each([
+    [
+      'the source vault itself',
+      recoveryPoint(),
+      destination(SOURCE_VAULT_ARN),
+      'vaultArn',
+      'must not be the source vault: StartCopyJob copies to another vault',
+    ],
+    [
+      'a copy role of another account',
+      recoveryPoint(),
+      destination(DR_ISOLATED, undefined, { iamRoleArn: OTHER_ROLE }),
+      'iamRoleArn',
+      'must be in the source account 111111111111: a role can only be passed in its own account',
+    ],
+    [
+      'another Region for a DynamoDB backup without advanced features',
+      ddb(DDB_LEGACY),
+      destination(DR_WEST),
+      'vaultArn',
+      "must be in the source's Region: AWS Backup cannot copy a DynamoDB backup to another Region unless it is under full AWS Backup management",
+    ],
+    [
+      'another account for a DynamoDB backup without advanced features',
+      ddb(DDB_LEGACY),
+      destination(DR_DB),
+      'vaultArn',
+      "must be in the source's account: AWS Backup cannot copy a DynamoDB backup to another account unless it is under full AWS Backup management",
+    ],
+  ])('refuses %s and still copies the good destination', (_case, point, bad, field, reason) => {
+    const plan = planCopies(policy(destination(DR_EAST_SAME_ACCOUNT), bad), point);
+    expect(plan.copies.map((c) => c.destinationVaultArn)).toEqual([DR_EAST_SAME_ACCOUNT]);
+    expect(plan.refused).toEqual([
+      { destinationVaultArn: bad.vaultArn, rule: 'r', field: `rules[0].destinations[1].${field}`, reason },
     ]);
   });
 
-  it('is allowed for recovery points of other vaults', () => {
-    const point = recoveryPoint({
-      sourceVaultName: 'primary',
-      sourceVaultArn: vaultArn('primary', 'us-west-2'),
-    });
-    expect(vaultsOf(policy(), point)).toEqual([DR_WEST, SOURCE_VAULT_ARN]);
+  it.each([
+    [
+      'DynamoDB with advanced features, to another Region and account',
+      ddb(RECOVERY_POINT_ARN_DDB),
+      DR_ISOLATED,
+    ],
+    [
+      'DynamoDB without them, to another vault of its Region and account',
+      ddb(DDB_LEGACY),
+      DR_EAST_SAME_ACCOUNT,
+    ],
+    [
+      'RDS to another Region and account in one job (since October 2025)',
+      rdsPoint('prod-orders'),
+      DR_ISOLATED,
+    ],
+    ['EBS to another Region and account', recoveryPoint({ resourceType: 'EBS' }), DR_ISOLATED],
+  ])('copies %s', (_case, point, vault) => {
+    const plan = planCopies(policy(destination(vault)), point);
+    expect(plan.refused).toEqual([]);
+    expect(plan.copies.map((c) => c.destinationVaultArn)).toEqual([vault]);
   });
 
-  it('is not refused when the override leaves it out', () => {
-    expect(vaultsOf(policy(), recoveryPoint(), [DR_WEST])).toEqual([DR_WEST]);
+  it('copies to a vault named like the source vault in another Region', () => {
+    const point = recoveryPoint({ sourceVaultArn: vaultArn('primary', 'us-west-2') });
+    expect(vaultsOf(policy(destination(DR_WEST), destination(SOURCE_VAULT_ARN)), point)).toEqual([
+      DR_WEST,
+      SOURCE_VAULT_ARN,
+    ]);
+  });
+
+  it('refuses nothing the override leaves out', () => {
+    const plan = planCopies(policy(destination(DR_WEST), destination(SOURCE_VAULT_ARN)), recoveryPoint(), [
+      DR_WEST,
+    ]);
+    expect(plan.refused).toEqual([]);
+    expect(plan.copies.map((c) => c.destinationVaultArn)).toEqual([DR_WEST]);
+  });
+});
+
+describe('parseCopyPolicy with the deployment (policy:check, packaging)', () => {
+  const document = (...destinations: Doc[]) => policyDoc([rule('r', destinations)]);
+  const EAST = { region: 'us-east-1' };
+
+  it.each([
+    [
+      'a destination equal to a source vault of its rule (account from its copy role)',
+      document(destination(DR_WEST), destination(SOURCE_VAULT_ARN)),
+      EAST,
+      'rules[0].destinations[1].vaultArn',
+      'must not be a source vault of its rule',
+    ],
+    [
+      'a destination equal to a source vault of its rule (account given)',
+      document(destination(SOURCE_VAULT_ARN)),
+      { region: 'us-east-1', accountId: '111111111111' },
+      'rules[0].destinations[0].vaultArn',
+      'must not be a source vault of its rule',
+    ],
+    [
+      'a copy role of another account than the deployment',
+      document(destination(DR_WEST, undefined, { iamRoleArn: `arn:aws:iam::${DR_ACCOUNT}:role/copy` })),
+      { region: 'us-east-1', accountId: '111111111111' },
+      'rules[0].destinations[0].iamRoleArn',
+      'a role can only be passed in its own account',
+    ],
+    [
+      'a deployment Region the policy does not allow',
+      document(destination(DR_WEST)),
+      { region: 'eu-west-1' },
+      'allowed.regions',
+      "must include the deployment's Region eu-west-1",
+    ],
+    [
+      'a deployment account the policy does not allow',
+      document(destination(DR_WEST)),
+      { region: 'us-east-1', accountId: OTHER_ACCOUNT },
+      'allowed.accounts',
+      `must include the deployment's account ${OTHER_ACCOUNT}`,
+    ],
+  ])('refuses %s', (_case, doc, deployment, field, fragment) => {
+    const error = thrown(() => parseCopyPolicy(doc, deployment));
+    expect(error).toBeInstanceOf(InvalidPolicyError);
+    expect(ruleAt(error as InvalidPolicyError, field)).toContain(fragment);
+  });
+
+  it.each([
+    ['a same-named vault in another Region', vaultArn('primary', 'us-west-2')],
+    ['a same-named vault in another account', vaultArn('primary', 'us-east-1', DR_ACCOUNT)],
+    ['another vault of the same Region and account', vaultArn('primary-locked', 'us-east-1')],
+  ])('accepts %s', (_case, vault) => {
+    expect(() => parseCopyPolicy(document(destination(vault)), EAST)).not.toThrow();
+  });
+
+  it('accepts the sample policy for its deployment, and leaves the source-vault rule to plan time without one', () => {
+    expect(() =>
+      parseCopyPolicy(samplePolicyDocument(), { region: 'us-east-1', accountId: '111111111111' }),
+    ).not.toThrow();
+    expect(() => parseCopyPolicy(document(destination(SOURCE_VAULT_ARN)))).not.toThrow();
   });
 });
 

@@ -62,6 +62,32 @@ describe('checkCopyable', () => {
     expect(error.violations[0]?.rule).toContain('Does not support continuous backups');
   });
 
+  it.each([
+    ['its DB cluster resource ARN', { resourceArn: 'arn:aws:rds:us-east-1:111111111111:cluster:orders-maz' }],
+    [
+      'its DB cluster snapshot',
+      {
+        resourceArn: undefined,
+        recoveryPointArn: 'arn:aws:rds:us-east-1:111111111111:cluster-snapshot:awsbackup:job-0f1e2d3c',
+      },
+    ],
+  ])('refuses an RDS Multi-AZ DB cluster, told by %s', (_case, overrides) => {
+    const error = refusal({ resourceType: 'RDS', ...overrides });
+    expect(fieldsOf(error)).toEqual(['recoveryPoint.ResourceArn']);
+    expect(error.violations[0]?.rule).toContain('copying a Multi-AZ DB cluster snapshot is not supported');
+  });
+
+  it.each([
+    ['an RDS DB instance', 'RDS', 'arn:aws:rds:us-east-1:111111111111:db:orders'],
+    [
+      'an Aurora cluster (ResourceType Aurora)',
+      'Aurora',
+      'arn:aws:rds:us-east-1:111111111111:cluster:orders',
+    ],
+  ])('accepts %s', (_case, resourceType, resourceArn) => {
+    expect(() => checkCopyable(recoveryPoint({ resourceType, resourceArn }))).not.toThrow();
+  });
+
   it('refuses a member of a composite recovery point', () => {
     const parent = 'arn:aws:backup:us-east-1:111111111111:recovery-point:composite-parent';
     const error = refusal({ parentRecoveryPointArn: parent });
