@@ -521,6 +521,9 @@ describe('the functions', () => {
           LEDGER_TABLE: ledgerTable,
           AWS_ENDPOINT_URL_BACKUP: emulator.endpoint,
           AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint,
+          // Outside Lambda no invokedFunctionArn says where this runs: the source account's us-east-1.
+          AWS_REGION: 'us-east-1',
+          AWS_ACCOUNT_ID: SOURCE_ACCOUNT,
         },
       );
       expect(planned.error).toBeUndefined();

@@ -68,7 +68,7 @@ describe('loadConfig', () => {
       'a policy with a destination outside the allowed accounts',
       JSON.stringify({
         version: 1,
-        allowed: { accounts: ['111111111111'] },
+        allowed: { partition: 'aws', accounts: ['111111111111'], regions: ['us-west-2'] },
         rules: [
           {
             name: 'r',
