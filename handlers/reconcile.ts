@@ -25,7 +25,7 @@ export const createHandler = (
         stateMachineArn,
         now: new Date(),
       },
-      options,
+      { ...options, measureCoverage: true },
     );
   });
 
