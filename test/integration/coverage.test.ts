@@ -3,6 +3,9 @@
  * resource index as resources/state.yml declares it, and the AWS Backup emulator listing the source vault.
  */
 
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
 import { BackupClient } from '@aws-sdk/client-backup';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -11,9 +14,10 @@ import { measureCoverage } from '../../lib/coverage.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { collectMetrics } from '../../lib/metrics.js';
 import { reconcile } from '../../lib/reconcile.js';
-import { DUMMY_CREDENTIALS } from '../../local/dynamodb-local.js';
+import { DUMMY_CREDENTIALS, localCommandEnvironment } from '../../local/dynamodb-local.js';
 import { DR_ISOLATED, DR_WEST, manualInput, policyFor, recoveryPointArn } from '../../local/factories.js';
 import { LocalService } from '../../local/local-service.js';
+import { runCommand, usageLine } from '../support/run-command.js';
 
 const HOUR_MS = 3_600_000;
 const VOLUME = 'arn:aws:ec2:us-east-1:111111111111:volume/vol-0123456789abcdef0';
@@ -152,5 +156,66 @@ describe('coverage', () => {
     expect(coverage.ledgerReads.queries).toBe(8);
     expect(coverage.ledgerReads.readUnits).toBeGreaterThan(0);
     expect(coverage.ledgerReads.readUnits).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('npm run coverage and npm run backfill', () => {
+  it('exit 1 while a resource was never copied, backfill it, then exit 0 with the row OK', async () => {
+    const policy = policyFor([{ rpoHours: 6 }]);
+    const { stack: s } = await startStack(policy);
+    const dir = await mkdtemp(join(tmpdir(), 'coverage-command-'));
+    try {
+      const policyFile = join(dir, 'policy.json');
+      await writeFile(policyFile, JSON.stringify(policy));
+      const env = localCommandEnvironment({
+        AWS_ENDPOINT_URL_BACKUP: s.emulator.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoDbEndpoint'),
+        AWS_ENDPOINT_URL_SFN: s.stepFunctions.endpoint,
+        LEDGER_TABLE: s.ledger.tableName,
+        STATE_MACHINE_ARN: s.stepFunctions.stateMachineArn,
+      });
+      const arn = seedBackup(s, new Date(Date.now() - 2 * HOUR_MS));
+
+      const never = await runCommand('coverage.ts', ['--policy', policyFile, '--json'], env);
+      expect(never.code).toBe(1);
+      expect(JSON.parse(never.stdout).rows).toMatchObject([{ resourceArn: VOLUME, status: 'NEVER' }]);
+
+      const dryRun = await runCommand(
+        'backfill.ts',
+        ['--vault', 'primary', '--policy', policyFile, '--dry-run', '--json'],
+        env,
+      );
+      expect(dryRun.code).toBe(0);
+      expect(JSON.parse(dryRun.stdout)).toMatchObject({ started: 0, toStart: [{ recoveryPointArn: arn }] });
+      const filled = await runCommand(
+        'backfill.ts',
+        ['--vault', 'primary', '--policy', policyFile, '--json'],
+        env,
+      );
+      expect(JSON.parse(filled.stdout)).toMatchObject({ started: 1, toStart: [{ recoveryPointArn: arn }] });
+      await s.settle();
+
+      const page = join(dir, 'coverage.html');
+      const ok = await runCommand('coverage.ts', ['--policy', policyFile, '--html', page], env);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/OK\s+2h \d+m\s+6h/);
+      expect(ok.stdout).toContain(
+        '1 rows (1 resources × their destinations): 1 OK, 0 LATE, 0 NEVER, 0 REFUSED',
+      );
+      expect(await readFile(page, 'utf8')).toContain('<svg id="copies-per-day"');
+
+      const noTable = await runCommand('coverage.ts', ['--policy', policyFile], { ...env, LEDGER_TABLE: '' });
+      expect(noTable.code).toBe(2);
+      expect(usageLine(noTable)).toBe('--table (or env LEDGER_TABLE) is required');
+      const otherVault = await runCommand(
+        'backfill.ts',
+        ['--vault', 'elsewhere', '--policy', policyFile],
+        env,
+      );
+      expect(otherVault.code).toBe(2);
+      expect(usageLine(otherVault)).toContain('--vault elsewhere is not a source vault of the policy');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
