@@ -26,7 +26,7 @@ export const createHandler = (
         stateMachineArn,
         now: new Date(),
       },
-      options,
+      { ...options, measureCoverage: true },
     );
   });
 

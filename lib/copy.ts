@@ -121,7 +121,7 @@ export async function copyToDestination(
       throw error;
     }
     if (!decision.resume) {
-      count(Metric.CopiesStarted);
+      count(Metric.CopiesStarted, 1, copy.destinationVaultArn);
       if (copy.sourceCompletionDate) {
         seconds(Metric.BackupToCopyStart, (Date.now() - Date.parse(copy.sourceCompletionDate)) / 1000);
       }
@@ -214,7 +214,7 @@ async function recordStartFailure(
     await deps.ledger.noteError(key, attempt, lastError);
   } else {
     if (await deps.ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError })) {
-      count(Metric.CopiesFailed);
+      count(Metric.CopiesFailed, 1, key.destinationVaultArn);
     }
     await freeSlot(deps, key);
   }
@@ -251,9 +251,9 @@ export async function settleCopy(
     ...(lastError ? { lastError } : {}),
   });
   if (settled?.status === 'COMPLETED') {
-    count(Metric.CopiesCompleted);
+    count(Metric.CopiesCompleted, 1, key.destinationVaultArn);
     if (settled.startedAt) seconds(Metric.CopyDuration, (Date.now() - Date.parse(settled.startedAt)) / 1000);
-  } else if (settled) count(Metric.CopiesFailed);
+  } else if (settled) count(Metric.CopiesFailed, 1, key.destinationVaultArn);
   const final = settled ?? (await deps.ledger.get(key));
   if (!final) return record;
   await freeSlot(deps, key);

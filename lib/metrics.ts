@@ -1,11 +1,12 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
 
+export { MetricUnit };
+
+const NAMESPACE = { namespace: 'BackupCopyOrchestrator', serviceName: 'backup-copy-orchestrator' };
+
 /** CloudWatch metrics in embedded metric format, flushed after each invocation by lambdaHandler. */
-export const metrics = new Metrics({
-  namespace: 'BackupCopyOrchestrator',
-  serviceName: 'backup-copy-orchestrator',
-});
+export const metrics = new Metrics(NAMESPACE);
 
 /** Metric names; the alarms in serverless.yml refer to these. */
 export const Metric = {
@@ -19,10 +20,38 @@ export const Metric = {
   CopyDuration: 'CopyDurationSeconds',
   BackupToCopyStart: 'BackupToCopyStartSeconds',
   RecoveryPointsReconciled: 'RecoveryPointsReconciled',
+  /** Per destination and in all: (resource, destination) rows outside their rpoHours (lib/domain/coverage.ts). */
+  ResourcesOutsideRpo: 'ResourcesOutsideRpo',
+  /** Per destination and in all: the age, in hours, of the oldest of the resources' newest copies. */
+  OldestCopyAgeHours: 'OldestCopyAgeHours',
 } as const;
 
-export const count = (name: (typeof Metric)[keyof typeof Metric], value = 1) =>
+export type MetricName = (typeof Metric)[keyof typeof Metric];
+
+/** Counts `name` for the service, and also for `destination` (dimension `destination`) when given. */
+export function count(name: MetricName, value = 1, destination?: string): void {
   metrics.addMetric(name, MetricUnit.Count, value);
+  if (destination !== undefined) publishPerDestination(destination, [[name, MetricUnit.Count, value]]);
+}
+
+let collector: ((emf: EmfOutput) => void) | undefined;
+
+/**
+ * Publishes `values` at once in their own EMF document with the dimensions service and `destination`: one
+ * document carries one value per dimension, so each destination needs its own (to the local collector in a
+ * local run).
+ */
+export function publishPerDestination(
+  destination: string,
+  values: readonly (readonly [MetricName, (typeof MetricUnit)[keyof typeof MetricUnit], number])[],
+): void {
+  const perDestination = new Metrics({ ...NAMESPACE, defaultDimensions: { destination } });
+  for (const [name, unit, value] of values) perDestination.addMetric(name, unit, value);
+  if (collector) {
+    collector(perDestination.serializeMetrics());
+    perDestination.clearMetrics();
+  } else perDestination.publishStoredMetrics();
+}
 
 export const seconds = (name: (typeof Metric)[keyof typeof Metric], value: number) =>
   metrics.addMetric(name, MetricUnit.Seconds, Math.max(0, value));
@@ -33,6 +62,7 @@ export const seconds = (name: (typeof Metric)[keyof typeof Metric], value: numbe
  * metrics, or 100 values of one), through publishStoredMetrics: so that is what is redirected.
  */
 export function collectMetrics(collect: (emf: EmfOutput) => void): void {
+  collector = collect;
   metrics.publishStoredMetrics = function publishToCollector(this: Metrics) {
     try {
       if (this.hasStoredMetrics()) collect(this.serializeMetrics());

@@ -6,6 +6,7 @@ import type { CopyLedger } from './aws/ledger.js';
 import { listRecoveryPoints } from './aws/recovery-points.js';
 import { parseEnvironment } from './config.js';
 import { grantFreeSlots } from './copy.js';
+import { emitCoverageMetrics } from './coverage.js';
 import { reconcileExecutionName } from './domain/keys.js';
 import { PLAN_KEY } from './domain/ledger-record.js';
 import { type CopyPolicy, ruleMatches } from './domain/policy.js';
@@ -40,6 +41,8 @@ export interface ReconcileOptions {
   graceMinutes: number;
   /** ListRecoveryPointsByBackupVault page size; AWS's default when absent. */
   pageSize?: number;
+  /** Also measure coverage and emit ResourcesOutsideRpo and OldestCopyAgeHours (the hourly run does). */
+  measureCoverage?: boolean;
 }
 
 export interface ReconcileSettings extends ReconcileOptions {
@@ -206,6 +209,26 @@ export async function reconcile(
     } catch (error) {
       logger.error('reconciler could not finish a source vault', { sourceBackupVaultName: vault, error });
       failures.push({ vault, error });
+    }
+  }
+
+  // Coverage is measured after the starts above, and does not stop them; its failure fails the run at the end.
+  if (options.measureCoverage) {
+    try {
+      const { summary } = await emitCoverageMetrics({
+        backup: deps.backup,
+        ledger: deps.ledger,
+        policy: deps.policy,
+        now: deps.now,
+      });
+      logger.info('coverage measured', {
+        outsideRpo: summary.outsideRpo,
+        oldestCopyAgeHours: summary.oldestCopyAgeHours,
+        byStatus: summary.byStatus,
+      });
+    } catch (error) {
+      logger.error('reconciler could not measure coverage', { error });
+      failures.push({ vault: '(coverage)', error });
     }
   }
 

@@ -8,12 +8,17 @@ export interface MetricSummary {
   max: number;
 }
 
-/** What the handlers' EMF documents of a local run add up to, per metric name (what CloudWatch would show). */
+/**
+ * What the handlers' EMF documents of a local run add up to, per metric name (what CloudWatch would show for
+ * the dimension `service` alone).
+ */
 export class MetricsSummary {
   readonly #metrics = new Map<string, MetricSummary>();
 
   add(emf: EmfOutput): void {
     for (const directive of emf._aws.CloudWatchMetrics) {
+      // A per-destination document repeats what the service-wide one counts (lib/metrics.ts count).
+      if (directive.Dimensions.some((set) => set.includes('destination'))) continue;
       for (const { Name, Unit } of directive.Metrics) {
         const raw = emf[Name];
         const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is number => typeof v === 'number');

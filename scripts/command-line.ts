@@ -16,6 +16,7 @@ export {
   escapeControl,
   formatAge,
   formatTable,
+  type Progress,
 } from '../lib/operations/table.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;

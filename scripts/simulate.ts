@@ -36,6 +36,8 @@ Options:
                             e.g. StartCopyJob:ThrottlingException,DynamoDB.UpdateItem:ProvisionedThroughputExceededException:3
   --fail-copy <vault-arn>   the next copy job to this destination vault ends FAILED (repeatable)
   --drop-copy-events        never deliver Copy Job State Change events (exercises the polling fallback)
+  --coverage                after the run, print the DR coverage table (npm run coverage), in --json as
+                            "coverage"
   --time-scale <x>          state machine time per real time: 0.001 makes a 2 s retry wait 2 ms (default 0.001)
   --debug                   print stack traces of errors
   --help                    this text
@@ -103,6 +105,7 @@ async function main(): Promise<number> {
     faults: { type: 'string' },
     'fail-copy': { type: 'string', multiple: true, default: [] },
     'drop-copy-events': { type: 'boolean', default: false },
+    coverage: { type: 'boolean', default: false },
     'time-scale': { type: 'string', default: '0.001' },
   });
   if (values.event.length === 0) throw new UsageError('--event <file> is required (see --help)');
@@ -204,6 +207,15 @@ async function main(): Promise<number> {
       status: local.status === 'SUCCEEDED' && unmatched.length === 0 ? 'SUCCEEDED' : 'FAILED',
       metrics: metrics.toJSON(),
     };
+    if (values.coverage) {
+      const { defaultCoverageWindowHours, measureCoverage } = await import('../lib/coverage.js');
+      const now = new Date();
+      const since = new Date(now.getTime() - defaultCoverageWindowHours(policy) * 3_600_000);
+      report.coverage = await measureCoverage(
+        { backup: stack.runtime.backup, ledger: stack.ledger, policy, now },
+        { since },
+      );
+    }
     trace = { executions: stack.stepFunctions.executions(), sources };
   }
 

@@ -1,5 +1,7 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import type { CoverageReport } from '../lib/coverage.js';
 import { PLAN_KEY } from '../lib/domain/ledger-record.js';
+import { formatCoverage } from '../lib/operations/coverage-output.js';
 import { escapeControl, formatTable } from '../lib/operations/table.js';
 import type { SimulationReport } from '../local/local-service.js';
 import type { MetricSummary } from '../local/metrics-summary.js';
@@ -10,6 +12,8 @@ export interface SimulationDocument extends SimulationReport {
   unmatched: { source: string; reason: string }[];
   /** The handlers' metrics added up per name (in Lambda they are EMF lines for CloudWatch). */
   metrics: Record<string, MetricSummary>;
+  /** With --coverage: the DR coverage after the run (what `npm run coverage -- --json` prints). */
+  coverage?: CoverageReport;
 }
 
 export interface Trace {
@@ -163,6 +167,7 @@ export function formatReport(report: SimulationDocument, trace: Trace): string {
       ]).split('\n'),
     );
   }
+  if (report.coverage) lines.push('', 'Coverage (npm run coverage):', formatCoverage(report.coverage));
   const byStatus = new Map<string, number>();
   for (const { status } of report.executions) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   const executions = [...byStatus].map(([status, count]) => `${count} ${status}`).join(', ');

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { resourceOutcomeKey } from '../domain/keys.js';
 import {
   type CopyStatus,
   type LedgerError,
@@ -9,6 +10,7 @@ import {
   STATUS_RANK,
 } from '../domain/ledger-record.js';
 import type { PlannedCopy } from '../domain/policy.js';
+import { type ReadMeter, ResourceIndex } from './resource-index.js';
 
 export interface CopyKey {
   recoveryPointArn: string;
@@ -65,6 +67,9 @@ export class CopyLedger {
       lifecycle: copy.lifecycle,
       lifecycleSource: copy.lifecycleSource,
       isParent: copy.isParent,
+      // What coverage asks by: the resource index (RESOURCE_INDEX) holds items with resourceArn.
+      resourceArn: copy.resourceArn,
+      sourceCompletionDate: copy.sourceCompletionDate,
     };
     return (await this.advance(copy, attempt, 'PENDING', fields)) !== undefined;
   }
@@ -94,7 +99,9 @@ export class CopyLedger {
     status: Exclude<CopyStatus, 'PENDING' | 'RUNNING' | 'REJECTED'>,
     details: { executionArn: string; lastError?: LedgerError },
   ): Promise<LedgerRecord | undefined> {
-    return this.advance(key, attempt, status, { ...details, completedAt: this.now().toISOString() });
+    const completedAt = this.now().toISOString();
+    const resourceOutcome = resourceOutcomeKey(key.destinationVaultArn, status, completedAt);
+    return this.advance(key, attempt, status, { ...details, completedAt, resourceOutcome });
   }
 
   /**
@@ -166,6 +173,11 @@ export class CopyLedger {
         ExpressionAttributeValues: { ...values, ':zero': 0, ':one': 1 },
       }),
     );
+  }
+
+  /** The table's index of final copy items by protected resource, for coverage. */
+  resourceIndex(meter?: ReadMeter): ResourceIndex {
+    return new ResourceIndex(this.client, this.tableName, meter);
   }
 
   /** Every copy and plan item; for reports and tests over a small table. */

@@ -90,3 +90,33 @@ export function redriveClientToken(executionArn: string, redriveCount: number): 
 export function rejectedInputKey(input: unknown): string {
   return `invalid-input:${sha256Hex(JSON.stringify(input) ?? 'undefined').slice(0, 32)}`;
 }
+
+/** Outcomes the ledger's resource index tells apart: a copy exists, or the last attempt ended without one. */
+export type ResourceOutcome = 'COMPLETED' | 'FAILED';
+
+/**
+ * The sort key of a final copy item in the ledger's resource index (partition: the protected resource's ARN):
+ * `<destination vault ARN>#<COMPLETED|FAILED>#<completedAt ISO-8601>`, so the newest COMPLETED copy of a resource
+ * in a destination is one Query with begins_with and Limit 1, newest first, however many copies the ledger holds.
+ * Every status but COMPLETED (FAILED, REJECTED) files under FAILED: the item's `status` tells them apart.
+ */
+export function resourceOutcomeKey(destinationVaultArn: string, status: string, completedAt: string): string {
+  return `${resourceOutcomePrefix(destinationVaultArn, status === 'COMPLETED' ? 'COMPLETED' : 'FAILED')}${completedAt}`;
+}
+
+/** The begins_with prefix of one (destination, outcome) in the resource index. */
+export function resourceOutcomePrefix(destinationVaultArn: string, outcome: ResourceOutcome): string {
+  return `${destinationVaultArn}#${outcome}#`;
+}
+
+/** Tells, in the console and in the ledger's executionArn, that `backfill` started a run. */
+export const BACKFILL_EXECUTION_PREFIX = 'backfill-';
+
+/**
+ * The name of the execution `backfill` starts for a recovery point lacking a copy in `destinations`, so a second
+ * backfill (or one after an interruption) asks for the same name while those copies are missing and Step
+ * Functions starts one; once copied, nothing is missing and nothing is asked. 73 characters of [0-9a-z-].
+ */
+export function backfillExecutionName(recoveryPointArn: string, destinations: readonly string[]): string {
+  return `${BACKFILL_EXECUTION_PREFIX}${sha256Hex([recoveryPointArn, ...[...destinations].sort()].join('\n'))}`;
+}

@@ -9,6 +9,9 @@ export type LedgerStatus = CopyStatus | PlanStatus;
 /** Destination key of the per-recovery-point item that says what was planned or why it was refused. */
 export const PLAN_KEY = '*';
 
+/** The ledger's global secondary index of final copy items by protected resource (resources/state.yml). */
+export const RESOURCE_INDEX = 'byResource';
+
 /** Order within one attempt; a write never lowers (attempt, rank), so late writers cannot move a record back. */
 export const STATUS_RANK: Record<LedgerStatus, number> = {
   PENDING: 1,
@@ -36,6 +39,12 @@ export interface LedgerRecord {
   updatedAt: string;
   sourceBackupVaultName?: string;
   resourceType?: string;
+  /** The protected resource (a copy item's, from DescribeRecoveryPoint): the resource index's partition key. */
+  resourceArn?: string;
+  /** When the source backup finished (ISO-8601): how old the data in the copy is. */
+  sourceCompletionDate?: string;
+  /** The resource index's sort key, on final copy items (see resourceOutcomeKey in keys.ts). */
+  resourceOutcome?: string;
   idempotencyToken?: string;
   copyJobId?: string;
   iamRoleArn?: string;

@@ -12,12 +12,23 @@ import type { RecoveryPoint } from './recovery-point.js';
 import { copyDirectionRefusal } from './resource-types.js';
 import { violationsFromZod } from './violations.js';
 
+/**
+ * The oldest a resource's newest COMPLETED copy in a destination may be, in hours: `npm run coverage` shows LATE
+ * past it, and the reconciler counts the resource in ResourcesOutsideRpo. At most 10 years: beyond that a typo.
+ */
+const RpoHoursSchema = z
+  .number()
+  .positive('must be a number of hours greater than 0')
+  .max(87_600, 'must be at most 87600 (10 years)');
+
 const DestinationSchema = z
   .object({
     vaultArn: z.string(),
     iamRoleArn: z.string(),
     /** A lifecycle for the copy, or `inherit` to reuse the source recovery point's lifecycle. */
     lifecycle: z.union([z.literal('inherit'), LifecycleSchema]).optional(),
+    /** Overrides the rule's rpoHours for this destination. */
+    rpoHours: RpoHoursSchema.optional(),
   })
   .strict();
 
@@ -33,6 +44,8 @@ const RuleSchema = z
       })
       .strict(),
     destinations: z.array(DestinationSchema).min(1),
+    /** The RPO of every destination of this rule that names none. */
+    rpoHours: RpoHoursSchema.optional(),
   })
   .strict();
 
@@ -200,6 +213,8 @@ export const PlannedCopySchema = z.object({
   resourceType: z.string(),
   isParent: z.boolean(),
   rule: z.string(),
+  /** The protected resource (DescribeRecoveryPoint ResourceArn), recorded on the copy's ledger item. */
+  resourceArn: z.string().optional(),
   /** When the source backup finished (ISO-8601), for the backup-to-copy latency metric. */
   sourceCompletionDate: z.string().optional(),
 });
@@ -330,6 +345,7 @@ export function planCopies(
       resourceType: recoveryPoint.resourceType,
       isParent: recoveryPoint.isParent,
       rule,
+      ...(recoveryPoint.resourceArn ? { resourceArn: recoveryPoint.resourceArn } : {}),
       ...(recoveryPoint.completionDate ? { sourceCompletionDate: recoveryPoint.completionDate } : {}),
       ...lifecycle,
     };

@@ -39,6 +39,8 @@ const COMMANDS = [
   ['redrive', 'redrive.ts'],
   ['local', 'local.ts'],
   ['bench', 'bench/index.ts'],
+  ['coverage', 'coverage.ts'],
+  ['backfill', 'backfill.ts'],
 ] as const;
 
 describe('every command', () => {
@@ -185,6 +187,14 @@ describe('simulate', () => {
     expect(document.copyJobs).toHaveLength(3);
     expect(document.metrics.CopiesStarted).toMatchObject({ unit: 'Count', sum: 3 });
     expect(result.stdout).not.toContain('"_aws"');
+  });
+
+  it('puts the coverage after the run in the --json document with --coverage', async () => {
+    const result = await runCommand('simulate.ts', ['--event', BACKUP_JOB, '--coverage', '--json']);
+    expect(result.code).toBe(0);
+    const { coverage } = JSON.parse(result.stdout);
+    // The sample event's resource, copied to each of copy-policy.yml's destinations for it.
+    expect(coverage.summary).toMatchObject({ rows: 3, resources: 1, byStatus: { OK: 3, LATE: 0, NEVER: 0 } });
   });
 
   it('escapes control characters of an ARN in its trace, and ties Map states to their destination', async () => {

@@ -188,6 +188,8 @@ function expectedRoles(policy: CopyPolicyFile, kmsKey?: string): Record<string, 
         keepTheLedger,
         ...useLedgerKey,
         completeTasks,
+        // Coverage's queries of the ledger's resource index (lib/aws/resource-index.ts).
+        { actions: ['dynamodb:Query'], resources: [`${TABLE}/index/byResource`] },
         { actions: ['states:StartExecution'], resources: [STATE_MACHINE] },
       ],
     },

@@ -1,12 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  backfillExecutionName,
   copyIdempotencyToken,
   copySlotHolder,
   MAX_EXECUTION_NAME_LENGTH,
   reconcileExecutionName,
   redriveClientToken,
   rejectedInputKey,
+  resourceOutcomeKey,
+  resourceOutcomePrefix,
   restartExecutionName,
   runId,
 } from '../../lib/domain/keys.js';
@@ -205,5 +208,34 @@ describe('rejectedInputKey', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('backfillExecutionName', () => {
+  const DR_ISOLATED = vaultArn('dr-isolated', 'us-west-2', '222222222222');
+
+  it('pins the name of a recovery point and its missing destinations, whatever their order', () => {
+    const name = 'backfill-4581325378d89ebe5ae9c0f67e05ee55274faaceea35f34ec31c595367544f04';
+    expect(backfillExecutionName(RECOVERY_POINT_ARN, [DR_WEST, DR_ISOLATED])).toBe(name);
+    expect(backfillExecutionName(RECOVERY_POINT_ARN, [DR_ISOLATED, DR_WEST])).toBe(name);
+    expect(backfillExecutionName(RECOVERY_POINT_ARN, [DR_WEST])).toBe(
+      'backfill-f8557b2bf51d52fa68cbc242eaaebc2408461e08e1a421e05fc442f5dccc8cdc',
+    );
+    expect(name).toMatch(VALID_EXECUTION_NAME);
+  });
+});
+
+describe('resourceOutcomeKey', () => {
+  it('files COMPLETED apart from every other final status, newest last in sort order', () => {
+    const at = '2026-12-01T10:00:00.000Z';
+    expect(resourceOutcomeKey(DR_WEST, 'COMPLETED', at)).toBe(`${DR_WEST}#COMPLETED#${at}`);
+    expect(resourceOutcomeKey(DR_WEST, 'REJECTED', at)).toBe(`${DR_WEST}#FAILED#${at}`);
+    expect(
+      resourceOutcomeKey(DR_WEST, 'FAILED', at).startsWith(resourceOutcomePrefix(DR_WEST, 'FAILED')),
+    ).toBe(true);
+    expect(
+      resourceOutcomeKey(DR_WEST, 'COMPLETED', at) <
+        resourceOutcomeKey(DR_WEST, 'COMPLETED', '2026-12-01T10:00:01.000Z'),
+    ).toBe(true);
   });
 });

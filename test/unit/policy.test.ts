@@ -407,6 +407,7 @@ describe('planCopies: the planned copy', () => {
       lifecycle: { DeleteAfterDays: 35 },
       lifecycleSource: 'policy',
       resourceType: 'EFS',
+      resourceArn: point.resourceArn,
       isParent: true,
       rule: 'production-to-dr',
     });
@@ -716,5 +717,40 @@ describe('planCopies: lifecycles', () => {
     expect(result.copies[0]?.lifecycle).toEqual({ DeleteAfterDays: 365 });
     expect(result.copies[0]?.lifecycleSource).toBe('policy');
     expect(result.warnings).toHaveLength(1);
+  });
+});
+
+describe('parseCopyPolicy: rpoHours', () => {
+  it('accepts rpoHours on a rule and on a destination', () => {
+    const policy = parseCopyPolicy(
+      policyDoc([rule('dr', [destination(DR_WEST, undefined, { rpoHours: 1.5 })], {}, { rpoHours: 24 })]),
+    );
+    expect(policy.rules[0]?.rpoHours).toBe(24);
+    expect(policy.rules[0]?.destinations[0]?.rpoHours).toBe(1.5);
+  });
+
+  it.each([
+    [
+      'rules[0].rpoHours',
+      policyDoc([rule('dr', [destination(DR_WEST)], {}, { rpoHours: 0 })]),
+      'greater than 0',
+    ],
+    [
+      'rules[0].destinations[0].rpoHours',
+      policyDoc([rule('dr', [destination(DR_WEST, undefined, { rpoHours: -2 })])]),
+      'greater than 0',
+    ],
+    [
+      'rules[0].destinations[0].rpoHours',
+      policyDoc([rule('dr', [destination(DR_WEST, undefined, { rpoHours: 100_000 })])]),
+      'at most 87600',
+    ],
+    [
+      'rules[0].rpoHours',
+      policyDoc([rule('dr', [destination(DR_WEST)], {}, { rpoHours: '24' })]),
+      'expected number',
+    ],
+  ])('refuses %s out of range, naming the field', (field, document, message) => {
+    expect(ruleAt(policyRefusal(document), field)).toContain(message);
   });
 });
