@@ -61,6 +61,7 @@ export async function planRecoveryPoint(
         rule: refused.rule,
         sourceBackupVaultName: recoveryPoint.sourceVaultName,
         resourceType: recoveryPoint.resourceType,
+        ...(recoveryPoint.resourceArn ? { resourceArn: recoveryPoint.resourceArn } : {}),
         lastError: {
           name: DESTINATION_REFUSED,
           message: `${refused.field} (${refused.destinationVaultArn}) ${refused.reason}`,

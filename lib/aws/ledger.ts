@@ -130,10 +130,21 @@ export class CopyLedger {
       rule: string;
       sourceBackupVaultName: string;
       resourceType: string;
+      resourceArn?: string;
       lastError: LedgerError;
     },
   ): Promise<boolean> {
-    const fields = { ...details, status: 'REJECTED', statusRank: STATUS_RANK.REJECTED, attempt: 0 };
+    // In the resource index too, so coverage shows the destination REFUSED rather than NEVER copied.
+    const completedAt = this.now().toISOString();
+    const resourceOutcome = resourceOutcomeKey(key.destinationVaultArn, 'REJECTED', completedAt);
+    const fields = {
+      ...details,
+      completedAt,
+      ...(details.resourceArn ? { resourceOutcome } : {}),
+      status: 'REJECTED',
+      statusRank: STATUS_RANK.REJECTED,
+      attempt: 0,
+    };
     const condition = 'attribute_not_exists(#status) OR #status = :rejected';
     const names = { '#status': 'status' };
     const values = { ':rejected': 'REJECTED' };

@@ -15,7 +15,14 @@ import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { collectMetrics } from '../../lib/metrics.js';
 import { reconcile } from '../../lib/reconcile.js';
 import { DUMMY_CREDENTIALS, localCommandEnvironment } from '../../local/dynamodb-local.js';
-import { DR_ISOLATED, DR_WEST, manualInput, policyFor, recoveryPointArn } from '../../local/factories.js';
+import {
+  DR_ACCOUNT,
+  DR_ISOLATED,
+  DR_WEST,
+  manualInput,
+  policyFor,
+  recoveryPointArn,
+} from '../../local/factories.js';
 import { LocalService } from '../../local/local-service.js';
 import { runCommand, usageLine } from '../support/run-command.js';
 
@@ -156,6 +163,28 @@ describe('coverage', () => {
     expect(coverage.ledgerReads.queries).toBe(8);
     expect(coverage.ledgerReads.readUnits).toBeGreaterThan(0);
     expect(coverage.ledgerReads.readUnits).toBeLessThanOrEqual(8);
+  });
+
+  it('lists a destination the planner refused as REFUSED, with the rule it broke', async () => {
+    const policy = policyFor([
+      { vaultArn: DR_ISOLATED, iamRoleArn: `arn:aws:iam::${DR_ACCOUNT}:role/copy` },
+      {},
+    ]);
+    const { stack: s, backup } = await startStack(policy);
+    const now = new Date();
+    await s.deliver(manualInput(seedBackup(s, new Date(now.getTime() - HOUR_MS))));
+    await s.settle();
+
+    const coverage = await measureCoverage(
+      { backup, ledger: s.ledger, policy, now },
+      { since: new Date(now.getTime() - 24 * HOUR_MS) },
+    );
+    const rows = coverage.rows.map((r) => [r.destinationVaultArn, r.status]);
+    expect(rows).toEqual([
+      [DR_WEST, 'OK'],
+      [DR_ISOLATED, 'REFUSED'],
+    ]);
+    expect(coverage.rows[1]?.lastFailure?.reason).toContain('must be in the source account');
   });
 });
 
