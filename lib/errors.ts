@@ -67,6 +67,16 @@ export class LimitExceededException extends Error {
   override readonly name = 'LimitExceededException';
 }
 
+/** Throttled by an AWS API (every SDK throttling code but AWS Backup's own LimitExceededException). */
+export class ThrottlingException extends Error {
+  override readonly name = 'ThrottlingException';
+}
+
+/** StartCopyJob answered ServiceUnavailable for longer than the copy waits (COPY_START_PATIENCE_HOURS). */
+export class CopyStartUnavailableError extends Error {
+  override readonly name = 'CopyStartUnavailableError';
+}
+
 /** The copy job ended FAILED, ABORTED or PARTIAL; a re-drive starts a new attempt. */
 export class CopyJobFailedError extends Error {
   override readonly name = 'CopyJobFailedError';

@@ -138,9 +138,15 @@ function templateResources(): Record<string, { Properties: Record<string, unknow
 export function ledgerTableDefinition(tableName: string): CreateTableCommandInput {
   const table = templateResources().LedgerTable;
   if (!table) throw new Error('serverless.yml declares no LedgerTable resource');
-  const { AttributeDefinitions, KeySchema, BillingMode } =
+  const { AttributeDefinitions, KeySchema, BillingMode, GlobalSecondaryIndexes } =
     table.Properties as unknown as CreateTableCommandInput;
-  return { TableName: tableName, AttributeDefinitions, KeySchema, BillingMode };
+  return {
+    TableName: tableName,
+    AttributeDefinitions,
+    KeySchema,
+    BillingMode,
+    ...(GlobalSecondaryIndexes ? { GlobalSecondaryIndexes } : {}),
+  };
 }
 
 export function documentClient(endpoint: string): DynamoDBDocumentClient {

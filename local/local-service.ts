@@ -4,6 +4,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { CopyLedger } from '../lib/aws/ledger.js';
+import { DEFAULT_REGIONAL_COPY_SLOTS } from '../lib/domain/copy-slots.js';
 import type { LedgerRecord } from '../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../lib/domain/policy.js';
 import { createRuntime, type Runtime } from '../lib/runtime.js';
@@ -18,13 +19,19 @@ import {
 import { matchesPattern } from './event-pattern.js';
 import {
   copyJobEventsPattern,
+  executionStatusPattern,
   type Handler,
   intakePattern,
   lambdaContext,
   loadHandlers,
 } from './serverless-functions.js';
 import { loadDefinition } from './state-machine-definition.js';
-import { type LocalExecution, LocalStepFunctions, type LocalStepFunctionsOptions } from './step-functions.js';
+import {
+  type ExecutionStatusChangeEvent,
+  type LocalExecution,
+  LocalStepFunctions,
+  type LocalStepFunctionsOptions,
+} from './step-functions.js';
 
 const root = new URL('../', import.meta.url);
 const REGION = 'us-east-1';
@@ -46,8 +53,14 @@ export interface LocalServiceOptions {
   /** Scales every wait, retry interval and task timeout of the state machine (0.001: a second lasts 1 ms).
    *  Default 0.001 on the wall clock, 1 on a given clock. */
   timeScale?: number;
-  /** Copy jobs in flight across executions (COPY_SLOTS); 0 for retry-only throttling. Default 10. */
+  /** Copy jobs in flight per (source account, destination Region) (COPY_SLOTS); 0 for retry-only throttling.
+   *  Default 100, AWS Backup's quota. */
   copySlots?: number;
+  /** Overrides of copySlots by destination Region (COPY_SLOTS_BY_REGION). */
+  copySlotsByRegion?: Record<string, number>;
+  /** How long StartCopyJob may answer ServiceUnavailable before a copy fails (COPY_START_PATIENCE_HOURS).
+   *  Default 8 hours (on the handlers' wall clock). */
+  copyStartPatienceMs?: number;
   /** Around every invocation, e.g. to time it. */
   onInvoke?: InvocationHook;
 }
@@ -83,6 +96,7 @@ const REMAINING_MS = 900_000;
  */
 export class LocalService {
   private readonly deliveries = new Set<Promise<unknown>>();
+  private closing = false;
   readonly deliveryErrors: unknown[] = [];
 
   private constructor(
@@ -140,6 +154,7 @@ export class LocalService {
         return service.invoke(name, payload, context);
       },
       timeScale: options.timeScale ?? (options.clock ? 1 : 0.001),
+      onExecutionStatusChange: (event) => service?.routeExecutionStatusChange(event),
       ...options.stepFunctions,
       ...clock,
     });
@@ -151,8 +166,9 @@ export class LocalService {
       {
         ledgerTable: tableName,
         policy: options.policy,
-        copySlots: options.copySlots ?? 10,
-        copySlotLeaseMs: 13 * 3_600_000,
+        copySlots: options.copySlots ?? DEFAULT_REGIONAL_COPY_SLOTS,
+        copySlotsByRegion: options.copySlotsByRegion ?? {},
+        copyStartPatienceMs: options.copyStartPatienceMs ?? 8 * 3_600_000,
       },
       {
         backup: new BackupClient({ ...clientConfig, endpoint: emulator.endpoint, maxAttempts: 1 }),
@@ -188,8 +204,18 @@ export class LocalService {
 
   /** EventBridge's copy-job rule: matching events invoke copyJobEvents asynchronously, as a rule target does. */
   private routeCopyJobEvent(event: unknown): void {
-    if (!matchesPattern(copyJobEventsPattern, event)) return;
-    const delivery = this.invoke('copyJobEvents', structuredClone(event))
+    if (matchesPattern(copyJobEventsPattern, event)) this.deliverToFunction('copyJobEvents', event);
+  }
+
+  /** The execution-status rule, its stateMachineArn being this service's state machine. */
+  routeExecutionStatusChange(event: ExecutionStatusChangeEvent): void {
+    if (this.closing) return;
+    const pattern = executionStatusPattern(this.stepFunctions.stateMachineArn);
+    if (matchesPattern(pattern, event)) this.deliverToFunction('releaseCopySlots', event);
+  }
+
+  private deliverToFunction(name: string, event: unknown): void {
+    const delivery = this.invoke(name, structuredClone(event))
       .catch((error) => this.deliveryErrors.push(error))
       .finally(() => this.deliveries.delete(delivery));
     this.deliveries.add(delivery);
@@ -283,6 +309,7 @@ export class LocalService {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.stepFunctions.close();
     await this.emulator.close();
     this.sfn.destroy();

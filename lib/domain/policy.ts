@@ -137,6 +137,8 @@ export const PlannedCopySchema = z.object({
   lifecycle: LifecycleSchema.optional(),
   lifecycleSource: z.enum(['policy', 'inherit', 'none']),
   resourceType: z.string(),
+  /** The source resource: AWS runs one backup or copy job per resource at a time. */
+  resourceArn: z.string().optional(),
   isParent: z.boolean(),
   rule: z.string(),
   /** When the source backup finished (ISO-8601), for the backup-to-copy latency metric. */
@@ -240,6 +242,7 @@ export function planCopies(
       destinationVaultArn: destination.vaultArn,
       iamRoleArn: destination.iamRoleArn,
       resourceType: recoveryPoint.resourceType,
+      ...(recoveryPoint.resourceArn ? { resourceArn: recoveryPoint.resourceArn } : {}),
       isParent: recoveryPoint.isParent,
       rule,
       ...(recoveryPoint.completionDate ? { sourceCompletionDate: recoveryPoint.completionDate } : {}),

@@ -55,3 +55,22 @@ export function supportsArchiveTier(resourceType: string): boolean {
 
 /** The resource types whose cold storage settings AWS Backup honours, for messages. */
 export const COLD_STORAGE_TYPES: readonly string[] = [...COLD_STORAGE];
+
+/*
+ * Resource types with "Full AWS Backup management" (AWS Backup Developer Guide, "Feature availability by
+ * resource"): AWS Backup itself copies their backups, so its own copy-job quotas apply to them. The others'
+ * copies are made by the owning service (EBS, RDS, ...) under that service's quotas.
+ */
+const FULLY_MANAGED = new Set([
+  'CloudFormation',
+  'DynamoDB',
+  'EFS',
+  'S3',
+  'SAP HANA on Amazon EC2',
+  'Timestream',
+  'VirtualMachine',
+]);
+
+export function isFullyManaged(resourceType: string): boolean {
+  return FULLY_MANAGED.has(resourceType);
+}

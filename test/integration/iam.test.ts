@@ -77,6 +77,7 @@ const FUNCTION_ROLES: Record<string, string> = {
   recordRejection: 'RecordRejectionRole',
   reconcile: 'ReconcileRole',
   copyJobEvents: 'CopyJobEventsRole',
+  releaseCopySlots: 'ReleaseCopySlotsRole',
 };
 
 /** The state machine's Lambda tasks (statemachines/copy-recovery-point.asl.yml). */
@@ -111,7 +112,7 @@ const keepTheLedger: Statement = {
     'dynamodb:DeleteItem',
     'dynamodb:Query',
   ],
-  resources: [TABLE],
+  resources: [TABLE, `${TABLE}/index/copy-slot-queue`],
 };
 const completeTasks: Statement = {
   actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
@@ -178,6 +179,10 @@ function expectedRoles(policy: CopyPolicyFile, kmsKey?: string): Record<string, 
     CopyJobEventsRole: {
       trustedBy: lambda,
       statements: [writeItsLogs('copyJobEvents'), keepTheLedger, ...useLedgerKey, completeTasks],
+    },
+    ReleaseCopySlotsRole: {
+      trustedBy: lambda,
+      statements: [writeItsLogs('releaseCopySlots'), keepTheLedger, ...useLedgerKey, completeTasks],
     },
     ReconcileRole: {
       trustedBy: lambda,
