@@ -394,6 +394,7 @@ describe('planCopies: the planned copy', () => {
       lifecycle: { DeleteAfterDays: 35 },
       lifecycleSource: 'policy',
       resourceType: 'EFS',
+      resourceArn: point.resourceArn,
       isParent: true,
       rule: 'production-to-dr',
     });
