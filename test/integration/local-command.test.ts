@@ -276,10 +276,10 @@ describe('serverless invoke local against npm run local', () => {
     expect(succeeded('checkCopyProgress')).toMatchObject({ status: 'QUEUED' });
   });
 
-  it('releaseCopySlots looks at the copies of the ended execution', () => {
+  it('releaseCopySlots looks at every planned copy of the ended execution', () => {
     expect(succeeded('releaseCopySlots')).toMatchObject({
       recoveryPointArn: planned.resources[0],
-      copies: 2,
+      copies: succeeded('planCopies').copies.length,
     });
   });
 
