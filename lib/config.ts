@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFAULT_REGIONAL_COPY_SLOTS } from './domain/copy-slots.js';
 import { type CopyPolicy, parseCopyPolicy } from './domain/policy.js';
 import { ConfigurationError, InvalidPolicyError } from './errors.js';
 
@@ -24,17 +25,39 @@ const EnvironmentSchema = z.object({
     .number()
     .int('must be a whole number')
     .min(0, 'must be 0 (no limit) or more')
-    .default(10),
-  COPY_SLOT_LEASE_HOURS: z.coerce.number().positive('must be a positive number of hours').default(13),
+    .default(DEFAULT_REGIONAL_COPY_SLOTS),
+  COPY_SLOTS_BY_REGION: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON, e.g. {"eu-west-1": 50}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'keys must be Region names'),
+        z.number().int('must be whole numbers').min(1, 'must be at least 1'),
+      ),
+    ),
+  COPY_START_PATIENCE_HOURS: z.coerce.number().positive('must be a positive number of hours').default(8),
 });
 
 /** What every function reads from its environment. */
 export interface Settings {
   ledgerTable: string;
-  /** Copy jobs in flight at once across all executions; 0 leaves throttling to the state machine's Retry. */
+  /**
+   * Copy jobs in flight at once per (source account, destination Region), AWS Backup's quota (100); 0 turns
+   * copy slots off and leaves throttling to the state machine's Retry alone.
+   */
   copySlots: number;
-  /** How long a copy slot stays held without renewal, so an execution that died frees its slot. */
-  copySlotLeaseMs: number;
+  /** Overrides of copySlots by destination Region. */
+  copySlotsByRegion: Record<string, number>;
+  /** How long a copy keeps waiting and resuming while StartCopyJob answers ServiceUnavailable, then fails. */
+  copyStartPatienceMs: number;
 }
 
 /** The settings and the copy policy: what the functions that read the policy work from. */
@@ -56,7 +79,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     ledgerTable: environment.LEDGER_TABLE,
     copySlots: environment.COPY_SLOTS,
-    copySlotLeaseMs: environment.COPY_SLOT_LEASE_HOURS * 3_600_000,
+    copySlotsByRegion: environment.COPY_SLOTS_BY_REGION,
+    copyStartPatienceMs: environment.COPY_START_PATIENCE_HOURS * 3_600_000,
   };
 }
 

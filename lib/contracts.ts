@@ -43,9 +43,16 @@ export type CopyResult = z.infer<typeof CopyResult>;
 /** Every copy slot is held: the copy has not started, and the CopyEnded Choice sends it to WaitForCopySlot. */
 export const QUEUED = { status: 'QUEUED' } as const;
 
+/**
+ * The attempt the task waited on FAILED (or the execution it followed ended): the CopyEnded Choice sends it back
+ * to the copy task to decide again, so that duplicate executions follow the attempt one of them starts next.
+ */
+export const ATTEMPT_FAILED = { status: 'ATTEMPT_FAILED' } as const;
+
 export const CopyToDestinationOutput = z.discriminatedUnion('status', [
   CopyResult,
   z.object({ status: z.literal(QUEUED.status) }),
+  z.object({ status: z.literal(ATTEMPT_FAILED.status) }),
 ]);
 
 /** What completes WaitForCopySlot: a slot is held for the copy, go and start it. */
@@ -104,6 +111,12 @@ export const RETRYABLE_ERROR_NAMES = [
   'LimitExceededException',
   'ThrottlingException',
 ] as const;
+
+/**
+ * AWS Backup unavailable for longer than the Retry's budget: CopyToDestination's Catch waits (WaitBeforeResuming)
+ * and resumes the copy, which itself gives up after COPY_START_PATIENCE_HOURS (CopyStartUnavailableError).
+ */
+export const RESUMABLE_ERROR_NAMES = ['ServiceUnavailableException'] as const;
 
 /** The Rejected Fail state's Error: how an execution whose input was refused ends. */
 export const INPUT_REJECTED = 'InputRejected';

@@ -4,11 +4,27 @@ import { describeCopyJob, startCopyJob } from './aws/backup.js';
 import type { CopySlots } from './aws/copy-slots.js';
 import type { CopyKey, CopyLedger, JobOutcome } from './aws/ledger.js';
 import { completeTasks } from './aws/sfn.js';
-import { type CheckCopyProgressOutput, type CopyResult, QUEUED, SLOT_GRANTED } from './contracts.js';
-import { copyIdempotencyToken, copySlotHolder, runId } from './domain/keys.js';
+import type { Config } from './config.js';
+import {
+  ATTEMPT_FAILED,
+  type CheckCopyProgressOutput,
+  type CopyResult,
+  QUEUED,
+  SLOT_GRANTED,
+} from './contracts.js';
+import type { SlotSubject } from './domain/copy-slots.js';
+import { findRecoveryPointArn } from './domain/event.js';
+import { copyIdempotencyToken, runId } from './domain/keys.js';
 import { decideCopy, type LedgerRecord } from './domain/ledger-record.js';
 import type { PlannedCopy } from './domain/policy.js';
-import { CopyJobFailedError, errorSummary, RetryableAwsError } from './errors.js';
+import {
+  CopyJobFailedError,
+  CopyStartUnavailableError,
+  errorSummary,
+  LimitExceededException,
+  ServiceUnavailableException,
+  ThrottlingException,
+} from './errors.js';
 import { logger } from './logger.js';
 import { count, Metric, seconds } from './metrics.js';
 
@@ -16,9 +32,12 @@ export interface CopyDependencies {
   ledger: CopyLedger;
   backup: BackupClient;
   sfn: SFNClient;
-  /** Bounds copy jobs in flight across executions; absent, throttling is left to Retry alone. */
+  /** Copy slots shaped like AWS Backup's quotas; absent, throttling is left to Retry alone. */
   slots?: CopySlots;
+  config: Pick<Config, 'copyStartPatienceMs'>;
 }
+
+type SlotDependencies = Pick<CopyDependencies, 'ledger' | 'sfn' | 'slots'>;
 
 /** One run of an execution: a re-drive is a new run of the same execution. */
 export interface Run {
@@ -69,7 +88,8 @@ const failureOf = (record: LedgerRecord) =>
  * The copy task (`.waitForTaskToken`): makes sure one copy job exists for (recovery point, destination) and
  * leaves `taskToken` to be completed when the job ends — by the Copy Job State Change event, by the
  * progress check, or right here when the ledger already knows the outcome. What it does for each ledger
- * state is `decideCopy`'s; a copy that finds every copy slot held completes the task with QUEUED instead.
+ * state is `decideCopy`'s. A copy that cannot have its copy slots, or that AWS answers "not now", is QUEUED in
+ * the ledger and completes the task with QUEUED: the workflow then waits in WaitForCopySlot.
  */
 export async function copyToDestination(
   deps: CopyDependencies,
@@ -82,30 +102,48 @@ export async function copyToDestination(
     const record = await deps.ledger.get(key);
     const decision = decideCopy(record, runId(run));
     if (decision.action === 'complete' && record) {
-      await freeSlot(deps, key);
+      await freeSlots(deps, record);
       await completeTasks(deps.sfn, [taskToken], { output: resultOf(record) });
       return;
     }
     if (decision.action === 'fail' && record) {
-      await freeSlot(deps, key);
+      await freeSlots(deps, record);
       throw failureOf(record);
     }
+    const waiter = { taskToken, executionArn: run.executionArn };
     if (decision.action === 'wait') {
-      if (await deps.ledger.addWaiter(key, decision.attempt, taskToken)) return;
+      if (await deps.ledger.addWaiter(key, decision.attempt, waiter)) return;
+      continue;
+    }
+    if (decision.action === 'follow') {
+      if (await deps.ledger.addFollower(key, decision.attempt, waiter)) return;
       continue;
     }
     if (decision.action !== 'start') continue;
-    if (deps.slots && !(await deps.slots.acquire(copySlotHolder(key)))) {
-      await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
-      return;
+    if (deps.slots) {
+      const acquired = await deps.slots.acquire(copy, run.executionArn);
+      if (!acquired.granted) {
+        if (!(await deps.ledger.markQueued(copy, decision.attempt, acquired.waitOn, run.executionArn)))
+          continue;
+        await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
+        return;
+      }
     }
     const idempotencyToken = copyIdempotencyToken(
       copy.recoveryPointArn,
       copy.destinationVaultArn,
       decision.attempt,
     );
-    if (!(await deps.ledger.claim(copy, decision.attempt, idempotencyToken, runId(run), run.executionArn)))
-      continue;
+    const claimed = await deps.ledger.claim(
+      copy,
+      decision.attempt,
+      idempotencyToken,
+      runId(run),
+      run.executionArn,
+    );
+    if (!claimed) continue;
+    // Other executions' WaitForCopySlot tasks for this copy: send them on to wait for its job.
+    await completeTasks(deps.sfn, claimed.waitingTokens, { output: SLOT_GRANTED });
     let job: Awaited<ReturnType<typeof startCopyJob>>;
     try {
       job = await startCopyJob(deps.backup, {
@@ -117,8 +155,9 @@ export async function copyToDestination(
         ...(copy.lifecycle ? { lifecycle: copy.lifecycle } : {}),
       });
     } catch (error) {
-      await recordStartFailure(deps, key, decision.attempt, error, run);
-      throw error;
+      await recordStartFailure(deps, copy, decision.attempt, error, run);
+      await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
+      return;
     }
     if (!decision.resume) {
       count(Metric.CopiesStarted, 1, copy.destinationVaultArn);
@@ -126,13 +165,7 @@ export async function copyToDestination(
         seconds(Metric.BackupToCopyStart, (Date.now() - Date.parse(copy.sourceCompletionDate)) / 1000);
       }
     }
-    const running = await deps.ledger.markRunning(
-      key,
-      decision.attempt,
-      job.copyJobId,
-      job.isParent,
-      taskToken,
-    );
+    const running = await deps.ledger.markRunning(key, decision.attempt, job.copyJobId, job.isParent, waiter);
     if (!running) continue;
     if (running.lastJobOutcome?.copyJobId === job.copyJobId)
       await settleCopy(deps, key, running.lastJobOutcome);
@@ -142,82 +175,173 @@ export async function copyToDestination(
 }
 
 /**
- * The WaitForCopySlot task: queues `taskToken` for a copy slot, to be completed with SLOT_GRANTED when one is
- * handed on. A slot freed before the entry was visible would idle, so it tries once more itself; the entry
- * then left behind only earns these tasks a SLOT_GRANTED they no longer need.
+ * The WaitForCopySlot task: adds `taskToken` to the queued copy's item, to be completed with SLOT_GRANTED when
+ * a slot is handed to it. A slot freed before the copy was in the queue would idle, so it hands out what is free
+ * itself; a copy no longer queued (granted meanwhile) goes straight back to its copy task.
  */
 export async function waitForCopySlot(
   deps: CopyDependencies,
   copy: PlannedCopy,
   taskToken: string,
 ): Promise<void> {
-  const { slots } = deps;
-  const holder = copySlotHolder(copyKey(copy));
-  if (slots) {
-    await slots.enqueue(holder, taskToken);
-    if (!(await slots.acquire(holder))) return;
+  const queued = deps.slots && (await deps.ledger.addWaitingToken(copyKey(copy), taskToken));
+  if (!queued?.slotQueue) {
+    await completeTasks(deps.sfn, [taskToken], { output: SLOT_GRANTED });
+    return;
   }
-  await completeTasks(deps.sfn, [taskToken], { output: SLOT_GRANTED });
-}
-
-/** Frees a copy's slot and hands free slots to the copies waiting longest. */
-async function freeSlot(deps: Pick<CopyDependencies, 'sfn' | 'slots'>, key: CopyKey): Promise<void> {
-  if (!deps.slots) return;
-  await deps.slots.release(copySlotHolder(key));
-  await grantFreeSlots(deps.slots, deps.sfn);
+  await grantWaiting(deps, queued.slotQueue);
 }
 
 /**
- * Hands free slots to the copies waiting longest. A slot taken for a copy whose tasks are all gone (timed
- * out, execution stopped) is freed again at once, so it never idles while a live copy waits behind them.
+ * Frees a copy's slots (only those `executionArn` took, when given) and hands each freed slot to the copy
+ * waiting longest for it. A vault's overflow slot serves the regional queue.
  */
-export async function grantFreeSlots(slots: CopySlots, sfn: SFNClient): Promise<void> {
-  // Reading the holders first keeps the many granters of a burst from contending in transactions for nothing.
-  while ((await slots.free()) > 0) {
-    // Always the head of the queue: granters working from a page read earlier trip over each other's grants.
-    const [entry] = await slots.waiting(1);
-    if (!entry) return;
-    const grant = await slots.grant(entry);
-    if (grant.outcome === 'full') return;
-    if (grant.outcome === 'gone') continue;
+export async function freeSlots(
+  deps: SlotDependencies,
+  copy: SlotSubject,
+  executionArn?: string,
+): Promise<void> {
+  if (!deps.slots) return;
+  const slots = deps.slots.slotsOf(copy);
+  const freed = await deps.slots.release(copy, executionArn);
+  const queues = new Set(freed.map((key) => (key === slots.overflow?.key ? slots.regional.key : key)));
+  for (const queue of queues) await grantWaiting(deps, queue);
+}
+
+/**
+ * Hands free slots to the copies waiting longest for slot `slotKey`: takes every slot the head of the queue
+ * needs, takes it out of the queue and wakes its WaitForCopySlot tasks. A head that needs another slot that is
+ * busy (its resource is being copied elsewhere) moves to that slot's queue, keeping its place in time; a head
+ * whose tasks are all gone (timed out, execution stopped) gives its slots back at once.
+ */
+export async function grantWaiting(deps: SlotDependencies, slotKey: string): Promise<void> {
+  const { slots, ledger, sfn } = deps;
+  if (!slots) return;
+  for (;;) {
+    const [head] = await ledger.waiting(slotKey, 1);
+    if (!head) return;
+    const acquired = await slots.acquire(head, head.executionArn);
+    if (!acquired.granted) {
+      if (acquired.waitOn === slotKey) return;
+      await ledger.moveInQueue(head, acquired.waitOn);
+      continue;
+    }
+    // Another granter (or the copy's own task) took it first: its hold is this same one, keep it.
+    const taskTokens = await ledger.takeWaiting(head);
+    if (taskTokens === undefined) continue;
     let closed: string[];
     try {
-      closed = await completeTasks(sfn, grant.taskTokens, { output: SLOT_GRANTED });
+      closed = await completeTasks(sfn, taskTokens, { output: SLOT_GRANTED });
     } catch (error) {
-      // Step Functions did not take the wake-up: queue the tasks again and give the slot back, so a later
-      // granter (or the reconciler) wakes them, not their 7-day timeout.
-      logger.warn('could not wake a copy granted a slot; queued it again', { holder: entry.holder, error });
-      for (const taskToken of grant.taskTokens) await slots.enqueue(entry.holder, taskToken);
-      if (grant.outcome === 'granted') await slots.release(entry.holder, grant.expiresAt);
+      // Step Functions did not take the wake-up: queue the copy again in its place and give the slots back, so
+      // a later granter (or the reconciler) wakes it, not its timeout.
+      logger.warn('could not wake a copy granted a slot; queued it again', { slotKey, error });
+      await ledger.putBack(head, taskTokens);
+      await slots.release(head);
       return;
     }
-    if (grant.outcome === 'granted' && closed.length === grant.taskTokens.length) {
-      await slots.release(entry.holder, grant.expiresAt);
-    }
+    if (closed.length === taskTokens.length) await slots.release(head);
   }
 }
 
+/** "Not now" from AWS: a quota or a throttle, never a reason to fail a copy. */
+const isNotNow = (error: unknown) =>
+  error instanceof LimitExceededException || error instanceof ThrottlingException;
+
 /**
- * A retryable refusal leaves the attempt PENDING (the retry or a re-drive resumes it with the same token);
- * any other answer means AWS will never start this job: the attempt FAILED.
+ * StartCopyJob refused. "Not now" (with copy slots) queues the copy for its regional slot; ServiceUnavailable
+ * keeps the attempt PENDING and rethrows, for the Retry and then the WaitBeforeResuming loop, until it has lasted
+ * COPY_START_PATIENCE_HOURS; anything else means AWS will never start this job: the attempt FAILED. The slots
+ * taken go back at once; handed on only after a permanent refusal, since the copies behind would hear the same.
  */
 async function recordStartFailure(
   deps: CopyDependencies,
-  key: CopyKey,
+  copy: PlannedCopy,
   attempt: number,
   error: unknown,
   run: Run,
-) {
+): Promise<void> {
+  const key = copyKey(copy);
   const lastError = errorSummary(error);
-  if (error instanceof RetryableAwsError) {
+  if (isNotNow(error) || error instanceof ServiceUnavailableException) {
     count(Metric.ThrottledAnswers);
-    await deps.ledger.noteError(key, attempt, lastError);
-  } else {
-    if (await deps.ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError })) {
+    await deps.slots?.release(copy);
+    if (isNotNow(error) && deps.slots) {
+      const { regional } = deps.slots.slotsOf(copy);
+      if (await deps.ledger.markQueued(copy, attempt, regional.key, run.executionArn, lastError)) return;
+      throw error;
+    }
+    const noted = await deps.ledger.noteUnavailable(key, attempt, lastError);
+    const since = noted?.unavailableSince ? Date.parse(noted.unavailableSince) : Date.now();
+    if (Date.now() - since < deps.config.copyStartPatienceMs) throw error;
+    const patience = new CopyStartUnavailableError(
+      `StartCopyJob answered ${lastError.name} since ${noted?.unavailableSince} (more than ` +
+        `${deps.config.copyStartPatienceMs / 3_600_000} h, COPY_START_PATIENCE_HOURS): ${lastError.message}`,
+      { cause: error },
+    );
+    if (
+      await deps.ledger.markFinal(key, attempt, 'FAILED', {
+        executionArn: run.executionArn,
+        lastError: errorSummary(patience),
+      })
+    ) {
       count(Metric.CopiesFailed, 1, key.destinationVaultArn);
     }
-    await freeSlot(deps, key);
+    throw patience;
   }
+  if (await deps.ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError })) {
+    count(Metric.CopiesFailed);
+  }
+  await freeSlots(deps, copy);
+  throw error;
+}
+
+/** Long enough for a copy task to go from taking its slots to recording its job, or for a woken copy to start. */
+export const SLOT_HOLD_GRACE_MS = 15 * 60_000;
+
+/**
+ * The reconciler's backstop for every other release path: gives back the slots of copies that are not RUNNING
+ * and took them more than SLOT_HOLD_GRACE_MS ago (their Lambda or execution died unseen), then hands out every
+ * free slot. Returns how many holds it gave back.
+ */
+export async function reclaimCopySlots(deps: SlotDependencies, now: Date): Promise<number> {
+  if (!deps.slots) return 0;
+  let released = 0;
+  const slotItems = await deps.slots.all();
+  for (const slot of slotItems) {
+    for (const holder of Object.values(slot.holders)) {
+      if (now.getTime() - Date.parse(holder.since) < SLOT_HOLD_GRACE_MS) continue;
+      if ((await deps.ledger.get(holder))?.status === 'RUNNING') continue;
+      if (await deps.slots.give(slot.key, holder)) released++;
+    }
+  }
+  for (const slot of slotItems) await grantWaiting(deps, slot.key);
+  return released;
+}
+
+/**
+ * Target of the "Step Functions Execution Status Change" rule for executions that FAILED, TIMED_OUT or were
+ * ABORTED: gives back the slots that execution took for copies of its recovery point whose job is not running
+ * (a running job keeps its slot until it ends) and hands them on, and stops counting it as an execution that is
+ * going to try a failed copy.
+ */
+export async function releaseExecutionSlots(
+  deps: SlotDependencies,
+  executionArn: string,
+  input: unknown,
+): Promise<{ recoveryPointArn?: string; copies: number }> {
+  const recoveryPointArn = findRecoveryPointArn(input);
+  if (!recoveryPointArn) return { copies: 0 };
+  const copies = await deps.ledger.copiesOf(recoveryPointArn);
+  for (const item of copies) {
+    if (item.status !== 'RUNNING') await freeSlots(deps, item, executionArn);
+    // Tasks following a FAILED copy wait for this execution's next attempt, which will not come: wake them.
+    const forgotten = await deps.ledger.forgetExecution(item, executionArn);
+    if (forgotten?.status === 'FAILED') {
+      await completeTasks(deps.sfn, forgotten.waiters ?? [], { output: ATTEMPT_FAILED });
+    }
+  }
+  return { recoveryPointArn, copies: copies.length };
 }
 
 /**
@@ -225,7 +349,7 @@ async function recordStartFailure(
  * when the job is not one of ours (copies made by backup plans raise the same events).
  */
 export async function settleCopy(
-  deps: Pick<CopyDependencies, 'ledger' | 'sfn' | 'slots'>,
+  deps: SlotDependencies,
   key: CopyKey,
   outcome: JobOutcome,
 ): Promise<LedgerRecord | undefined> {
@@ -256,10 +380,12 @@ export async function settleCopy(
   } else if (settled) count(Metric.CopiesFailed, 1, key.destinationVaultArn);
   const final = settled ?? (await deps.ledger.get(key));
   if (!final) return record;
-  await freeSlot(deps, key);
+  await freeSlots(deps, final);
   const waiters = [...(final.waiters ?? [])];
+  // A failed attempt fails no task directly: each decides again (decideCopy), so a duplicate execution follows
+  // the attempt another one starts instead of failing for a copy that will exist.
   if (final.status === 'COMPLETED') await completeTasks(deps.sfn, waiters, { output: resultOf(final) });
-  else if (final.status === 'FAILED') await completeTasks(deps.sfn, waiters, { error: failureOf(final) });
+  else if (final.status === 'FAILED') await completeTasks(deps.sfn, waiters, { output: ATTEMPT_FAILED });
   return final;
 }
 
@@ -271,8 +397,6 @@ export async function checkCopyProgress(
   const key = copyKey(copy);
   const record = await deps.ledger.get(key);
   if (!record?.copyJobId || record.status !== 'RUNNING') return { status: record?.status ?? 'MISSING' };
-  // Still running after the long wait: keep its copy slot's lease alive.
-  await deps.slots?.acquire(copySlotHolder(key));
   const job = await describeCopyJob(deps.backup, record.copyJobId);
   const settled = await settleCopy(deps, key, {
     copyJobId: record.copyJobId,

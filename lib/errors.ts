@@ -78,6 +78,11 @@ export class ThrottlingException extends RetryableAwsError {
   override readonly name = 'ThrottlingException';
 }
 
+/** StartCopyJob answered ServiceUnavailable for longer than the copy waits (COPY_START_PATIENCE_HOURS). */
+export class CopyStartUnavailableError extends Error {
+  override readonly name = 'CopyStartUnavailableError';
+}
+
 /** The copy job ended FAILED or PARTIAL; a re-drive starts a new attempt. */
 export class CopyJobFailedError extends Error {
   override readonly name = 'CopyJobFailedError';

@@ -70,6 +70,9 @@ export async function planRecoveryPoint(
     );
     if (recorded) count(Metric.DestinationsRefused);
   }
+  // Copy items first: once the plan item exists, every destination it names has one (PLANNED or later), so an
+  // execution that fails or is cancelled before a copy starts still leaves it for report and re-drive to see.
+  await deps.ledger.planCopies(plan.copies, executionArn);
   await deps.ledger.recordPlan(recoveryPoint.recoveryPointArn, 'PLANNED', {
     executionArn,
     sourceBackupVaultName: recoveryPoint.sourceVaultName,

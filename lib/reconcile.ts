@@ -5,7 +5,7 @@ import type { CopySlots } from './aws/copy-slots.js';
 import type { CopyLedger } from './aws/ledger.js';
 import { listRecoveryPoints } from './aws/recovery-points.js';
 import { parseEnvironment } from './config.js';
-import { grantFreeSlots } from './copy.js';
+import { reclaimCopySlots } from './copy.js';
 import { emitCoverageMetrics } from './coverage.js';
 import { reconcileExecutionName } from './domain/keys.js';
 import { PLAN_KEY } from './domain/ledger-record.js';
@@ -95,6 +95,8 @@ export interface ReconcileResult {
   alreadyStarted: number;
   /** Listed but not matched: unfinished, inside the grace period, not copyable, or no rule wants it. */
   skipped: number;
+  /** Copy slots held by copies neither starting nor running, given back. */
+  slotsReclaimed: number;
 }
 
 /** Source vaults named by any rule, once each. */
@@ -157,9 +159,9 @@ export async function reconcile(
   deps: ReconcileDependencies,
   options: ReconcileOptions,
 ): Promise<ReconcileResult> {
-  // A copy that ends hands its slot on; a slot freed by an expired lease, or by a Lambda that died before
-  // handing it on, has nobody to do that, and the copies waiting for one would sleep until their timeout.
-  if (deps.slots) await grantFreeSlots(deps.slots, deps.sfn);
+  // A copy that ends hands its slots on, and so does the end of an execution; a Lambda or an execution that died
+  // unseen has nobody to do that, and the copies waiting for a slot would sleep until their timeout.
+  const slotsReclaimed = await reclaimCopySlots(deps, deps.now);
   const createdAfter = new Date(deps.now.getTime() - options.lookbackHours * HOUR_MS);
   // Completion follows creation, so anything created after the grace cutoff cannot have finished before it.
   const completedBefore = new Date(deps.now.getTime() - options.graceMinutes * MINUTE_MS);
@@ -170,6 +172,7 @@ export async function reconcile(
     started: [],
     alreadyStarted: 0,
     skipped: 0,
+    slotsReclaimed,
   };
   const failures: { vault: string; error: unknown }[] = [];
 

@@ -39,7 +39,12 @@ export function createRuntime<C extends Partial<Clients>, S extends Settings = C
   const stores = documents && {
     ledger: new CopyLedger(documents, config.ledgerTable),
     ...(config.copySlots > 0
-      ? { slots: new CopySlots(documents, config.ledgerTable, config.copySlots, config.copySlotLeaseMs) }
+      ? {
+          slots: new CopySlots(documents, config.ledgerTable, {
+            perRegion: config.copySlots,
+            byRegion: config.copySlotsByRegion,
+          }),
+        }
       : {}),
   };
   return { config, ...others, ...stores } as RuntimeOver<C, S>;

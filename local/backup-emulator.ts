@@ -19,11 +19,17 @@ import type {
 import { COPYABLE_STATUS_RULE, isCopyableStatus } from '../lib/domain/recovery-point.js';
 import {
   copyDirectionRefusal,
+  isFullyManaged,
   isMultiAzDbCluster,
   supportsArchiveTier,
   supportsColdStorage,
 } from '../lib/domain/resource-types.js';
 import { CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus, requestText } from './aws-faults.js';
+import {
+  DEFAULT_REGIONAL_COPY_SLOTS,
+  RESOURCE_SLOTS,
+  VAULT_OVERFLOW_SLOTS,
+} from '../lib/domain/copy-slots.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
 export type BackupOperation =
@@ -49,8 +55,11 @@ export interface BackupEmulatorOptions {
   runningAfterMs?: number;
   /** A copy job finishes this long after it is created. Default 0. */
   copyDurationMs?: number;
-  /** Copy jobs CREATED or RUNNING per account before StartCopyJob answers LimitExceededException. Default Infinity. */
+  /** Copy jobs CREATED or RUNNING per account before StartCopyJob answers LimitExceededException: an account-wide
+   *  cap for quick experiments (AWS has none), on top of `copyQuotas`. Default Infinity. */
   concurrencyLimit?: number;
+  /** AWS Backup's concurrent copy job quotas, enforced with LimitExceededException. Default AWS's. */
+  copyQuotas?: CopyQuotas;
   /** How long an IdempotencyToken maps to its job. Default 24 h. */
   idempotencyWindowMs?: number;
   /** Swallow Copy Job State Change events (EventBridge delivery is best effort). Default false. */
@@ -65,6 +74,25 @@ export interface BackupEmulatorOptions {
    *  functions by hand); otherwise it is ResourceNotFoundException. Default false. */
   describeUnseededRecoveryPoints?: boolean;
 }
+
+/**
+ * AWS Backup's quotas on concurrent copy jobs ("AWS Backup quotas",
+ * https://docs.aws.amazon.com/aws-backup/latest/devguide/aws-backup-limits.html).
+ */
+export interface CopyQuotas {
+  /** Per source account per destination Region, for fully managed resource types. AWS: 100. */
+  perRegion: number;
+  /** Per destination vault once perRegion is reached. AWS: 5. */
+  perVaultOverflow: number;
+  /** Backup or copy jobs per source resource. AWS: 1. */
+  perResource: number;
+}
+
+export const AWS_COPY_QUOTAS: CopyQuotas = {
+  perRegion: DEFAULT_REGIONAL_COPY_SLOTS,
+  perVaultOverflow: VAULT_OVERFLOW_SLOTS,
+  perResource: RESOURCE_SLOTS,
+};
 
 type ResolvedOptions = Required<BackupEmulatorOptions>;
 
@@ -193,6 +221,8 @@ interface JobRecord {
   destinationRecoveryPointArn?: string;
   /** A composite's nested copy jobs: one per nested recovery point, each moving with its parent. */
   children: ChildJob[];
+  /** Admitted on its vault's overflow quota, the regional one being full. */
+  overflow: boolean;
 }
 
 interface ChildJob {
@@ -255,6 +285,7 @@ export class BackupEmulator {
       runningAfterMs: 0,
       copyDurationMs: 0,
       concurrencyLimit: Number.POSITIVE_INFINITY,
+      copyQuotas: AWS_COPY_QUOTAS,
       idempotencyWindowMs: DAY_MS,
       dropCopyJobEvents: false,
       operationLatencyMs: {},
@@ -566,6 +597,7 @@ export class BackupEmulator {
         `Account ${accountId} already has ${active} copy jobs in progress (limit ${this.options.concurrencyLimit})`,
       );
     }
+    const overflow = this.checkQuotas(source, request.DestinationBackupVaultArn ?? '', accountId);
     const runningAt = now + this.options.runningAfterMs;
     const rec: JobRecord = {
       id: randomUUID().toUpperCase(),
@@ -585,6 +617,7 @@ export class BackupEmulator {
             source: child,
           }))
         : [],
+      overflow,
     };
     this.jobs.set(rec.id, rec);
     this.advanceAt(rec.runningAt);
@@ -622,6 +655,40 @@ export class BackupEmulator {
       crossAccount: toAccount !== fromAccount,
     });
     if (refusal) throw new ApiError('InvalidRequestException', `Destination backup vault ${refusal}`);
+  }
+
+  /**
+   * AWS Backup's concurrent copy quotas: one backup or copy job per resource; for fully managed resource types,
+   * perRegion per (account, destination Region), then perVaultOverflow more per destination vault. Returns
+   * whether the job takes an overflow place.
+   */
+  private checkQuotas(source: RecoveryPoint, destinationVaultArn: string, accountId: string): boolean {
+    const quotas = this.options.copyQuotas;
+    const active = [...this.jobs.values()].filter((j) => j.state === 'CREATED' || j.state === 'RUNNING');
+    if (active.filter((j) => j.source.ResourceArn === source.ResourceArn).length >= quotas.perResource) {
+      throw new ApiError(
+        'LimitExceededException',
+        `Resource ${source.ResourceArn} already has a backup or copy job in progress (limit ${quotas.perResource})`,
+      );
+    }
+    if (!isFullyManaged(source.ResourceType, source.RecoveryPointArn)) return false;
+    const region = destinationVaultArn.split(':')[3];
+    const inRegion = active.filter(
+      (j) =>
+        j.accountId === accountId &&
+        isFullyManaged(j.source.ResourceType, j.source.RecoveryPointArn) &&
+        (j.request.DestinationBackupVaultArn ?? '').split(':')[3] === region,
+    );
+    if (inRegion.filter((j) => !j.overflow).length < quotas.perRegion) return false;
+    const inVault = inRegion.filter(
+      (j) => j.overflow && j.request.DestinationBackupVaultArn === destinationVaultArn,
+    );
+    if (inVault.length < quotas.perVaultOverflow) return true;
+    throw new ApiError(
+      'LimitExceededException',
+      `Account ${accountId} already has ${inRegion.length} copy jobs in progress to ${region} (limit ` +
+        `${quotas.perRegion}, and ${quotas.perVaultOverflow} more per destination vault)`,
+    );
   }
 
   private validateLifecycle(lifecycle: Lifecycle | undefined, resourceType: string): void {

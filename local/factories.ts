@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type CopyPolicy, parseCopyPolicy } from '../lib/domain/policy.js';
 
@@ -44,15 +44,17 @@ function sampleEvent(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../events/${file}`, import.meta.url), 'utf8'));
 }
 
-/** A shipped sample event (events/<file>) for a fresh recovery point (or the one given), `detail` merged in. */
+/**
+ * A shipped sample event (events/<file>) for a fresh recovery point (or the one given), `detail` merged in. Each
+ * recovery point is of its own file system (AWS runs one copy job per resource at a time: a burst of backups of
+ * one resource would copy one at a time).
+ */
 function freshEvent(file: string, arn: string, detail: Record<string, unknown>) {
   const event = sampleEvent(file);
-  return {
-    ...event,
-    id: randomUUID(),
-    resources: [arn],
-    detail: { ...(event.detail as Record<string, unknown>), ...detail },
-  };
+  const sample = event.detail as Record<string, unknown>;
+  const fileSystem = `fs-${createHash('sha256').update(arn).digest('hex').slice(0, 17)}`;
+  const resourceArn = String(sample.resourceArn).replace(/fs-[0-9a-f]+$/, fileSystem);
+  return { ...event, id: randomUUID(), resources: [arn], detail: { ...sample, resourceArn, ...detail } };
 }
 
 /** The sample "Backup Job State Change" event for a fresh recovery point (or the one given). */

@@ -5,6 +5,7 @@ import type { MetadataBearer, MiddlewareStack } from '@smithy/types';
 import type { Context } from 'aws-lambda';
 import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
 import type { CopyLedger } from '../lib/aws/ledger.js';
+import { DEFAULT_REGIONAL_COPY_SLOTS } from '../lib/domain/copy-slots.js';
 import type { LedgerRecord } from '../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../lib/domain/policy.js';
 import { RetryableAwsError } from '../lib/errors.js';
@@ -30,13 +31,19 @@ import { createLedgerTable, DUMMY_CREDENTIALS, startDynamoDbLocal } from './dyna
 import { matchesPattern } from './event-pattern.js';
 import {
   copyJobEventsPattern,
+  executionStatusPattern,
   type Handler,
   intakePattern,
   lambdaContext,
   loadHandlers,
 } from './serverless-functions.js';
 import { loadDefinition } from './state-machine-definition.js';
-import { type LocalExecution, LocalStepFunctions, type LocalStepFunctionsOptions } from './step-functions.js';
+import {
+  type ExecutionStatusChangeEvent,
+  type LocalExecution,
+  LocalStepFunctions,
+  type LocalStepFunctionsOptions,
+} from './step-functions.js';
 
 const root = new URL('../', import.meta.url);
 const REGION = 'us-east-1';
@@ -58,8 +65,14 @@ export interface LocalServiceOptions {
   /** Scales every wait, retry interval and task timeout of the state machine (0.001: a second lasts 1 ms).
    *  Default 0.001 on the wall clock, 1 on a given clock. */
   timeScale?: number;
-  /** Copy jobs in flight across executions (COPY_SLOTS); 0 for retry-only throttling. Default 10. */
+  /** Copy jobs in flight per (source account, destination Region) (COPY_SLOTS); 0 for retry-only throttling.
+   *  Default 100, AWS Backup's quota. */
   copySlots?: number;
+  /** Overrides of copySlots by destination Region (COPY_SLOTS_BY_REGION). */
+  copySlotsByRegion?: Record<string, number>;
+  /** How long StartCopyJob may answer ServiceUnavailable before a copy fails (COPY_START_PATIENCE_HOURS).
+   *  Default 8 hours (on the handlers' wall clock). */
+  copyStartPatienceMs?: number;
   /** Around every invocation, e.g. to time it. */
   onInvoke?: InvocationHook;
   /** Faults to answer from the start (see {@link LocalService.injectFault}). */
@@ -105,6 +118,7 @@ const INTAKE_RETRIES = 185;
  */
 export class LocalService {
   private readonly deliveries = new Set<Promise<unknown>>();
+  private closing = false;
   readonly deliveryErrors: unknown[] = [];
 
   private constructor(
@@ -173,6 +187,7 @@ export class LocalService {
         return service.invoke(name, payload, context);
       },
       timeScale,
+      onExecutionStatusChange: (event) => service?.routeExecutionStatusChange(event),
       ...options.stepFunctions,
       ...clock,
     });
@@ -196,8 +211,9 @@ export class LocalService {
       {
         ledgerTable: tableName,
         policy: options.policy,
-        copySlots: options.copySlots ?? 10,
-        copySlotLeaseMs: 13 * 3_600_000,
+        copySlots: options.copySlots ?? DEFAULT_REGIONAL_COPY_SLOTS,
+        copySlotsByRegion: options.copySlotsByRegion ?? {},
+        copyStartPatienceMs: options.copyStartPatienceMs ?? 8 * 3_600_000,
       },
       { backup, documents, sfn },
     );
@@ -238,10 +254,21 @@ export class LocalService {
    * asynchronous invocation (MaximumRetryAttempts 2).
    */
   private routeCopyJobEvent(event: unknown): void {
-    if (!matchesPattern(copyJobEventsPattern, event)) return;
+    if (matchesPattern(copyJobEventsPattern, event)) this.deliverToFunction('copyJobEvents', event);
+  }
+
+  /** The execution-status rule, its stateMachineArn being this service's state machine. */
+  routeExecutionStatusChange(event: ExecutionStatusChangeEvent): void {
+    if (this.closing) return;
+    const pattern = executionStatusPattern(this.stepFunctions.stateMachineArn);
+    if (matchesPattern(pattern, event)) this.deliverToFunction('releaseCopySlots', event);
+  }
+
+  /** An asynchronous Lambda invocation, retried twice (a minute, then two minutes later) as Lambda does. */
+  private deliverToFunction(name: string, event: unknown): void {
     const attempt = async (retriesLeft: number): Promise<unknown> => {
       try {
-        return await this.invoke('copyJobEvents', structuredClone(event));
+        return await this.invoke(name, structuredClone(event));
       } catch (error) {
         if (retriesLeft === 0) throw error;
         const delayMs = (ASYNC_RETRIES - retriesLeft + 1) * 60_000 * this.timing.timeScale;
@@ -379,6 +406,7 @@ export class LocalService {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.stepFunctions.close();
     await this.emulator.close();
     this.sfn.destroy();

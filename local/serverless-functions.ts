@@ -27,6 +27,15 @@ export const intakePattern =
   serverless.stepFunctions.stateMachines.copyRecoveryPoint.events[0]?.eventBridge.event;
 export const copyJobEventsPattern = serverless.functions.copyJobEvents?.events?.[0]?.eventBridge?.pattern;
 
+/** The releaseCopySlots rule's pattern, its `${param:stateMachineArn}` resolved to `stateMachineArn`. */
+export function executionStatusPattern(stateMachineArn: string): unknown {
+  const pattern = serverless.functions.releaseCopySlots?.events?.[0]?.eventBridge?.pattern as
+    | { detail?: Record<string, unknown> }
+    | undefined;
+  if (!pattern) throw new Error('serverless.yml declares no releaseCopySlots rule');
+  return { ...pattern, detail: { ...pattern.detail, stateMachineArn: [stateMachineArn] } };
+}
+
 /** A name from serverless.yml's `custom` as it resolves for `stage` (`${self:service}`, `${sls:stage}`). */
 export const stageName = (name: 'ledgerTableName' | 'stateMachineName', stage = 'dev'): string =>
   // biome-ignore lint/suspicious/noTemplateCurlyInString: serverless.yml's variables, not JavaScript's

@@ -132,6 +132,32 @@ export interface LocalStepFunctionsOptions {
   stateMachineName?: string;
   /** Port to listen on, on 127.0.0.1. Default 0 (random). */
   port?: number;
+  /** Receives a "Step Functions Execution Status Change" event, shaped like AWS's, when an execution ends. */
+  onExecutionStatusChange?: (event: ExecutionStatusChangeEvent) => void;
+}
+
+/** EventBridge's "Step Functions Execution Status Change" (Step Functions Developer Guide, EventBridge events). */
+export interface ExecutionStatusChangeEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'Step Functions Execution Status Change';
+  source: 'aws.states';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    executionArn: string;
+    stateMachineArn: string;
+    name: string;
+    status: string;
+    startDate: number;
+    stopDate: number | null;
+    input: string;
+    output: string | null;
+    error: string | null;
+    cause: string | null;
+  };
 }
 
 type LocalExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -1225,6 +1251,35 @@ export class LocalStepFunctions {
     if (outcome.cause !== undefined) execution.cause = outcome.cause;
     execution.stopDate = this.#now();
     this.#release(run);
+    this.#emitStatusChange(execution);
+  }
+
+  #emitStatusChange(execution: ExecutionRecord): void {
+    const listener = this.#options.onExecutionStatusChange;
+    if (!listener) return;
+    const time = execution.stopDate ?? this.#now();
+    listener({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: ACCOUNT_ID,
+      time: new Date(time).toISOString(),
+      region: REGION,
+      resources: [execution.arn],
+      detail: {
+        executionArn: execution.arn,
+        stateMachineArn: this.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startDate,
+        stopDate: execution.stopDate ?? null,
+        input: execution.input,
+        output: execution.output ?? null,
+        error: execution.error ?? null,
+        cause: execution.cause ?? null,
+      },
+    });
   }
 
   #stop(execution: ExecutionRecord, error: string | undefined, cause: string | undefined): void {
@@ -1240,6 +1295,7 @@ export class LocalStepFunctions {
     run.aborted = true;
     run.abort();
     this.#release(run);
+    this.#emitStatusChange(execution);
   }
 
   /** The run is over: close its task tokens and reject whatever handler is still in flight (a handler that

@@ -81,6 +81,14 @@ function formatReport(table: string, r: LedgerReport): string {
       { header: 'SINCE', value: (c) => c.inProgressSince },
       { header: 'AGE', value: (c) => formatAge(c.ageSeconds) },
     ])}`,
+    `Waiting for a copy slot (${r.queued.length})\n${listOf(r.queued, [
+      { header: 'SLOT', value: (q) => q.slot, maxWidth: 60 },
+      { header: 'PLACE', value: (q) => q.place },
+      { header: 'RECOVERY POINT', value: (q) => resourceId(q.recoveryPointArn), maxWidth: 40 },
+      { header: 'DESTINATION', value: (q) => destination(q.destinationVaultArn) },
+      { header: 'QUEUED', value: (q) => q.queuedAt },
+      { header: 'AGE', value: (q) => formatAge(q.ageSeconds) },
+    ])}`,
   ];
   return sections.join('\n\n');
 }

@@ -24,10 +24,13 @@ Options:
   --event <file>            input to deliver (repeatable)
   --policy <file>           copy policy (default copy-policy.yml)
   --json                    print one JSON object: {status, unmatched, executions, copyJobs, ledger, metrics}
-  --copy-slots <n>          copies in flight across executions, the service's COPY_SLOTS (default 10;
-                            0: no slots, throttling handled by retries alone)
-  --concurrency-limit <n>   copy jobs AWS Backup runs at once in the account before LimitExceededException
-                            (default: no limit)
+  --copy-slots <n>          copies in flight per (source account, destination Region), the service's
+                            COPY_SLOTS (default 100; 0: no slots, throttling handled by retries alone)
+  --copy-quotas <r,v,x>     AWS Backup's concurrent copy quotas the emulator enforces: per account and
+                            destination Region, more per destination vault once that is full, per resource
+                            (default 100,5,1, AWS's)
+  --concurrency-limit <n>   an account-wide cap on copy jobs AWS Backup runs at once, on top of the quotas,
+                            for quick experiments (default: none)
   --copy-duration <ms>      how long each copy job takes, in emulator milliseconds (default 0)
   --faults <list>           inject errors: [Service.]Operation:Error[:count][,...], Service Backup
                             (default), DynamoDB or SFN; Error an AWS error code (answered in the
@@ -99,7 +102,8 @@ async function main(): Promise<number> {
   const { values } = parseCommandLine(USAGE, {
     event: { type: 'string', multiple: true, default: [] },
     policy: { type: 'string', default: 'copy-policy.yml' },
-    'copy-slots': { type: 'string', default: '10' },
+    'copy-slots': { type: 'string', default: '100' },
+    'copy-quotas': { type: 'string', default: '100,5,1' },
     'concurrency-limit': { type: 'string' },
     'copy-duration': { type: 'string', default: '0' },
     faults: { type: 'string' },
@@ -114,6 +118,17 @@ async function main(): Promise<number> {
     values['concurrency-limit'] === undefined
       ? undefined
       : numberOption('concurrency-limit', values['concurrency-limit'], { integer: true, min: 1 });
+  const quotas = values['copy-quotas'].split(',');
+  if (quotas.length !== 3)
+    throw new UsageError(
+      `--copy-quotas must be three numbers r,v,x, got ${JSON.stringify(values['copy-quotas'])}`,
+    );
+  const [perRegion, perVaultOverflow, perResource] = quotas.map((quota, i) =>
+    numberOption(`copy-quotas (${['per Region', 'per vault', 'per resource'][i]})`, quota, {
+      integer: true,
+      min: 1,
+    }),
+  ) as [number, number, number];
   const copyDurationMs = numberOption('copy-duration', values['copy-duration']);
   const timeScale = numberOption('time-scale', values['time-scale'], { exclusiveMin: true });
   const faults = await parseFaults(values.faults);
@@ -171,6 +186,7 @@ async function main(): Promise<number> {
       faults,
       emulator: {
         copyDurationMs,
+        copyQuotas: { perRegion, perVaultOverflow, perResource },
         dropCopyJobEvents: values['drop-copy-events'],
         ...(concurrencyLimit !== undefined ? { concurrencyLimit } : {}),
       },

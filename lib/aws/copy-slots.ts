@@ -1,70 +1,183 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type CopySlotLimits,
+  type CopySlotSet,
+  copySlotsOf,
+  type Slot,
+  type SlotSubject,
+} from '../domain/copy-slots.js';
+import { copySlotHolder } from '../domain/keys.js';
 
-/** The semaphore item, the wait queue and its index by holder live in the ledger table under keys no ARN can take. */
-const SLOTS_KEY = { recoveryPointArn: '#copy-slots', destinationVaultArn: '#holders' };
-const QUEUE_PARTITION = '#copy-slot-queue';
-const PLACES_PARTITION = '#copy-slot-places';
+/** The slot items live in the ledger table under a partition no ARN can take, one item per slot key. */
+export const SLOTS_PARTITION = '#copy-slots';
 
-/** One copy waiting for a slot: every task waiting for it, in the place it took when it first queued. */
-export interface QueuedCopy {
-  holder: string;
-  taskTokens: string[];
-  queuedAt: string;
-  /** Sort key: queuedAt then holder, so the queue is first come, first served. */
-  position: string;
+/** Who holds a slot: the copy (to check its ledger item) and the execution that took it (to release on its end). */
+export interface SlotHolder {
+  recoveryPointArn: string;
+  destinationVaultArn: string;
+  executionArn: string;
+  /** ISO-8601. */
+  since: string;
 }
 
-/**
- * What granting a queued copy did: took a slot for it, found it already holding one, or nothing because its
- * entry was gone (another granter handled it) or every slot is held. The first two return the tasks to wake.
- */
-export type Grant =
-  | { outcome: 'granted'; taskTokens: string[]; expiresAt: number }
-  | { outcome: 'held'; taskTokens: string[] }
-  | { outcome: 'gone' }
-  | { outcome: 'full' };
+export interface SlotItem {
+  key: string;
+  holders: Record<string, SlotHolder>;
+}
+
+/** Took every slot the copy needs, or names the slot it must wait for (nothing is held then). */
+export type Acquisition = { granted: true } | { granted: false; waitOn: string };
 
 const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
-const isCancelled = (error: unknown) => error instanceof TransactionCanceledException;
 
-const placeKey = (holder: string) => ({ recoveryPointArn: PLACES_PARTITION, destinationVaultArn: holder });
-const entryKey = (position: string) => ({ recoveryPointArn: QUEUE_PARTITION, destinationVaultArn: position });
+const slotKey = (key: string) => ({ recoveryPointArn: SLOTS_PARTITION, destinationVaultArn: key });
 
 /**
- * A counting semaphore over the ledger table that bounds the copy jobs in flight across all executions.
- * Holders are keyed by copy, so acquiring twice for the same copy holds one slot; each hold has a lease, so a
- * slot taken by an execution that died frees itself. Copies that find no slot wait in a FIFO queue, one entry
- * per copy holding the task tokens to wake; a copy that queues again (its task timed out) keeps its place.
+ * Counting semaphores over the ledger table, one item per slot key (lib/domain/copy-slots.ts), in the manner of
+ * aws-samples' "control concurrency with DynamoDB": taking a slot is one conditional update of one item, held by
+ * copy so taking it twice holds one. A slot is released when the copy job ends, when StartCopyJob refuses, and
+ * when the execution that took it ends without a running job (releaseCopySlots, with the reconciler as backstop).
  */
 export class CopySlots {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    readonly limit: number,
-    private readonly leaseMs: number,
-    private readonly now: () => number = Date.now,
+    readonly limits: CopySlotLimits,
+    private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Takes a slot for `holder`, or renews the lease of the one it holds; false when all slots are held. */
-  async acquire(holder: string): Promise<boolean> {
-    await this.liveHolders();
+  slotsOf(copy: SlotSubject): CopySlotSet {
+    return copySlotsOf(copy, this.limits);
+  }
+
+  /**
+   * Takes the copy's resource slot, then its regional slot or else its vault's overflow slot. Not atomic across
+   * items: a copy that gets the first and not the second gives the first back at once.
+   */
+  async acquire(copy: SlotSubject, executionArn: string): Promise<Acquisition> {
+    const slots = this.slotsOf(copy);
+    const holder: SlotHolder = {
+      recoveryPointArn: copy.recoveryPointArn,
+      destinationVaultArn: copy.destinationVaultArn,
+      executionArn,
+      since: this.now().toISOString(),
+    };
+    if (slots.resource && !(await this.take(slots.resource, holder))) {
+      return { granted: false, waitOn: slots.resource.key };
+    }
+    if (await this.take(slots.regional, holder)) return { granted: true };
+    if (slots.overflow && (await this.take(slots.overflow, holder))) return { granted: true };
+    if (slots.resource) await this.give(slots.resource.key, copy);
+    return { granted: false, waitOn: slots.regional.key };
+  }
+
+  /**
+   * Gives back every slot the copy holds (only those taken by `executionArn`, when given). Returns the keys of
+   * the slots freed, whose queues the caller then hands on.
+   */
+  async release(copy: SlotSubject, executionArn?: string): Promise<string[]> {
+    const slots = this.slotsOf(copy);
+    const keys = [slots.resource?.key, slots.regional.key, slots.overflow?.key].filter(
+      (key): key is string => key !== undefined,
+    );
+    const freed = await Promise.all(keys.map((key) => this.give(key, copy, executionArn)));
+    return keys.filter((_, i) => freed[i]);
+  }
+
+  /** Every slot item, for the reconciler's backstop and the report. */
+  async all(): Promise<SlotItem[]> {
+    const items: SlotItem[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'recoveryPointArn = :slots',
+          ExpressionAttributeValues: { ':slots': SLOTS_PARTITION },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        items.push({ key: item.destinationVaultArn, holders: item.holders ?? {} });
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  /** The holders of one slot key; empty before anyone took it. */
+  async holders(key: string): Promise<Record<string, SlotHolder>> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: slotKey(key), ConsistentRead: true }),
+    );
+    return (Item?.holders as Record<string, SlotHolder> | undefined) ?? {};
+  }
+
+  private async take(slot: Slot, holder: SlotHolder): Promise<boolean> {
+    for (let created = false; ; created = true) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: slotKey(slot.key),
+            UpdateExpression: 'SET #holders.#holder = :holder',
+            ConditionExpression: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit',
+            ExpressionAttributeNames: { '#holders': 'holders', '#holder': copySlotHolder(holder) },
+            ExpressionAttributeValues: { ':holder': holder, ':limit': slot.limit },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      if (created || !(await this.create(slot.key))) return false;
+    }
+  }
+
+  /** Removes the copy's hold on `key` (only `executionArn`'s, when given); true when it held one. */
+  async give(key: string, copy: SlotSubject, executionArn?: string): Promise<boolean> {
+    const names = { '#holders': 'holders', '#holder': copySlotHolder(copy) };
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: SLOTS_KEY,
-          UpdateExpression: 'SET #holders.#holder = :expiresAt',
-          ConditionExpression: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit',
-          ExpressionAttributeNames: { '#holders': 'holders', '#holder': holder },
-          ExpressionAttributeValues: { ':expiresAt': this.now() + this.leaseMs, ':limit': this.limit },
+          Key: slotKey(key),
+          UpdateExpression: 'REMOVE #holders.#holder',
+          ConditionExpression:
+            executionArn === undefined
+              ? 'attribute_exists(#holders.#holder)'
+              : '#holders.#holder.#executionArn = :executionArn',
+          ExpressionAttributeNames:
+            executionArn === undefined ? names : { ...names, '#executionArn': 'executionArn' },
+          ...(executionArn === undefined
+            ? {}
+            : { ExpressionAttributeValues: { ':executionArn': executionArn } }),
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      );
+      return Attributes !== undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Creates the slot item with no holders; false when it already existed (so the slot is simply full). */
+  private async create(key: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...slotKey(key), holders: {} },
+          ConditionExpression: 'attribute_not_exists(recoveryPointArn)',
         }),
       );
       return true;
@@ -73,221 +186,4 @@ export class CopySlots {
       throw error;
     }
   }
-
-  /** Frees `holder`'s slot (only the lease seen, when `expiresAt` is given, so a renewed lease survives). */
-  async release(holder: string, expiresAt?: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: SLOTS_KEY,
-          UpdateExpression: 'REMOVE #holders.#holder',
-          ...(expiresAt === undefined
-            ? {}
-            : {
-                ConditionExpression: '#holders.#holder = :expiresAt',
-                ExpressionAttributeValues: { ':expiresAt': expiresAt },
-              }),
-          ExpressionAttributeNames: { '#holders': 'holders', '#holder': holder },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  }
-
-  /** How many slots are free now (expired leases count as free, and are released on the way). */
-  async free(): Promise<number> {
-    return this.limit - Object.keys(await this.liveHolders()).length;
-  }
-
-  /** Holder → lease expiry (epoch ms); undefined before the first acquire created the item. */
-  async holders(): Promise<Record<string, number> | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: SLOTS_KEY, ConsistentRead: true }),
-    );
-    return Item?.holders as Record<string, number> | undefined;
-  }
-
-  /** Queues `taskToken` for `holder`'s slot: takes the last place, or joins the holder's entry if it has one. */
-  async enqueue(holder: string, taskToken: string): Promise<void> {
-    for (;;) {
-      const queuedAt = new Date(this.now()).toISOString();
-      const position = `${queuedAt}#${holder}`;
-      try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: {
-                    ...entryKey(position),
-                    holder,
-                    queuedAt,
-                    position,
-                    taskTokens: new Set([taskToken]),
-                  },
-                },
-              },
-              {
-                Put: {
-                  TableName: this.tableName,
-                  Item: { ...placeKey(holder), position },
-                  ConditionExpression: 'attribute_not_exists(recoveryPointArn)',
-                },
-              },
-            ],
-          }),
-        );
-        return;
-      } catch (error) {
-        if (!isCancelled(error)) throw error;
-      }
-      const { Item: place } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: placeKey(holder), ConsistentRead: true }),
-      );
-      if (!place) continue;
-      try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: entryKey(place.position),
-            UpdateExpression: 'ADD taskTokens :token',
-            ConditionExpression: 'attribute_exists(recoveryPointArn)',
-            ExpressionAttributeValues: { ':token': new Set([taskToken]) },
-          }),
-        );
-        return;
-      } catch (error) {
-        // The entry was granted meanwhile: queue anew.
-        if (!isConditionFailure(error)) throw error;
-      }
-    }
-  }
-
-  /**
-   * Takes a slot for a queued copy and removes its entry in one transaction, so whoever took the slot is the
-   * one who wakes its tasks — and no task that joined the entry meanwhile is left behind.
-   */
-  async grant(entry: QueuedCopy): Promise<Grant> {
-    let current = entry;
-    for (;;) {
-      const expiresAt = this.now() + this.leaseMs;
-      try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.tableName,
-                  Key: SLOTS_KEY,
-                  UpdateExpression: 'SET #holders.#holder = :expiresAt',
-                  ConditionExpression: 'attribute_not_exists(#holders.#holder) AND size(#holders) < :limit',
-                  ExpressionAttributeNames: { '#holders': 'holders', '#holder': current.holder },
-                  ExpressionAttributeValues: { ':expiresAt': expiresAt, ':limit': this.limit },
-                },
-              },
-              ...this.removal(current),
-            ],
-          }),
-        );
-        return { outcome: 'granted', taskTokens: current.taskTokens, expiresAt };
-      } catch (error) {
-        if (!isCancelled(error)) throw error;
-      }
-      // Find out which condition failed (DynamoDB Local does not say reliably) and whether to try again.
-      const [holders, latest] = await Promise.all([this.liveHolders(), this.entry(current.position)]);
-      if (!latest) return { outcome: 'gone' };
-      if (Object.keys(holders).length >= this.limit) return { outcome: 'full' };
-      if (holders[latest.holder] !== undefined) {
-        return (await this.remove(latest))
-          ? { outcome: 'held', taskTokens: latest.taskTokens }
-          : { outcome: 'gone' };
-      }
-      current = latest;
-    }
-  }
-
-  /** The oldest waiting copies, first come first served. */
-  async waiting(limit: number): Promise<QueuedCopy[]> {
-    const { Items } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'recoveryPointArn = :queue',
-        ExpressionAttributeValues: { ':queue': QUEUE_PARTITION },
-        ConsistentRead: true,
-        Limit: limit,
-      }),
-    );
-    return (Items ?? []).map(queuedCopy);
-  }
-
-  private async entry(position: string): Promise<QueuedCopy | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: entryKey(position), ConsistentRead: true }),
-    );
-    return Item && queuedCopy(Item);
-  }
-
-  /** Removes the entry as seen (false when it was removed or joined meanwhile) and the holder's place with it. */
-  private async remove(entry: QueuedCopy): Promise<boolean> {
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: this.removal(entry) }));
-      return true;
-    } catch (error) {
-      if (isCancelled(error)) return false;
-      throw error;
-    }
-  }
-
-  private removal(entry: QueuedCopy) {
-    return [
-      {
-        Delete: {
-          TableName: this.tableName,
-          Key: entryKey(entry.position),
-          ConditionExpression: 'size(taskTokens) = :tokens',
-          ExpressionAttributeValues: { ':tokens': entry.taskTokens.length },
-        },
-      },
-      { Delete: { TableName: this.tableName, Key: placeKey(entry.holder) } },
-    ];
-  }
-
-  /** The holders whose lease has not expired; expired ones are released on the way. */
-  private async liveHolders(): Promise<Record<string, number>> {
-    const holders = await this.holders();
-    if (holders === undefined) {
-      await this.create();
-      return {};
-    }
-    const now = this.now();
-    const expired = Object.entries(holders).filter(([, expiresAt]) => expiresAt <= now);
-    await Promise.all(expired.map(([holder, expiresAt]) => this.release(holder, expiresAt)));
-    return Object.fromEntries(Object.entries(holders).filter(([, expiresAt]) => expiresAt > now));
-  }
-
-  private async create(): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...SLOTS_KEY, holders: {} },
-          ConditionExpression: 'attribute_not_exists(recoveryPointArn)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  }
-}
-
-function queuedCopy(item: Record<string, unknown>): QueuedCopy {
-  return {
-    holder: item.holder as string,
-    taskTokens: [...(item.taskTokens as Set<string>)].sort(),
-    queuedAt: item.queuedAt as string,
-    position: item.position as string,
-  };
 }

@@ -1,11 +1,18 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { resourceOutcomeKey } from '../domain/keys.js';
 import {
   type CopyStatus,
   type LedgerError,
   type LedgerRecord,
   PLAN_KEY,
+  PLAN_STATUS_RANK,
   type PlanStatus,
   STATUS_RANK,
 } from '../domain/ledger-record.js';
@@ -25,15 +32,55 @@ export interface JobOutcome {
   statusMessage?: string;
 }
 
+/** The sparse index of waiting copies: partition `slotQueue` (a copy slot key), sort `queuedAt`. */
+export const SLOT_QUEUE_INDEX = 'copy-slot-queue';
+
 /** Moves an item forward in (attempt, status rank), or repeats its current state; never backwards. */
 const FORWARD_ONLY =
   'attribute_not_exists(#attempt) OR #attempt < :attempt OR ' +
   '(#attempt = :attempt AND (#statusRank < :statusRank OR #status = :status))';
 
+/** Queueing may also send a claimed attempt back (AWS said "not now" to its StartCopyJob). */
+const QUEUEABLE =
+  'attribute_not_exists(#attempt) OR #attempt < :attempt OR ' +
+  '(#attempt = :attempt AND #status IN (:status, :pending, :planned))';
+
+/** What a conditional update writes besides the fields it sets. */
+interface UpdateOptions {
+  condition: string;
+  waiter?: string;
+  remove?: string[];
+  names?: Record<string, string>;
+  values?: Record<string, unknown>;
+  returnOld?: boolean;
+  /** More SET actions, e.g. `#a = if_not_exists(#a, :a)`. */
+  set?: string;
+  /** ADD actions, e.g. `#tokens :token`. */
+  add?: string;
+  /** DELETE actions (from a set), e.g. `#tokens :token`. */
+  delete?: string;
+}
+
+/** Fields of a planned copy every copy item carries, so the slots and the report can be derived from the item. */
+const copyFields = (copy: PlannedCopy) => ({
+  sourceBackupVaultName: copy.sourceBackupVaultName,
+  resourceType: copy.resourceType,
+  resourceArn: copy.resourceArn,
+  iamRoleArn: copy.iamRoleArn,
+  lifecycle: copy.lifecycle,
+  lifecycleSource: copy.lifecycleSource,
+  isParent: copy.isParent,
+  // With resourceArn, what coverage asks by (RESOURCE_INDEX): the backup's age is its completion date.
+  sourceCompletionDate: copy.sourceCompletionDate,
+});
+
+const QUEUE_ATTRIBUTES = ['slotQueue', 'queuedAt', 'waitingTokens'];
+
 /**
  * The DynamoDB ledger: one item per (recovery point, destination) plus one plan item per recovery point.
  * Every copy write is conditional, so a duplicate or late writer can repeat the current state but never
- * move a record backwards.
+ * move a record backwards. Copies waiting for a copy slot are items of this table too (QUEUED, with a place in
+ * the sparse SLOT_QUEUE_INDEX).
  */
 export class CopyLedger {
   constructor(
@@ -49,29 +96,74 @@ export class CopyLedger {
     return Item as LedgerRecord | undefined;
   }
 
-  /** Claims `attempt` of a copy before StartCopyJob; false when another writer has moved past it. */
+  /** The copy items of one recovery point (not its plan item). */
+  async copiesOf(recoveryPointArn: string): Promise<LedgerRecord[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'recoveryPointArn = :arn',
+        ExpressionAttributeValues: { ':arn': recoveryPointArn },
+        ConsistentRead: true,
+      }),
+    );
+    return ((Items ?? []) as LedgerRecord[]).filter((item) => item.destinationVaultArn !== PLAN_KEY);
+  }
+
+  /** Records every planned copy as PLANNED (attempt 0), unless it already has an item. */
+  async planCopies(copies: readonly PlannedCopy[], executionArn: string): Promise<void> {
+    await Promise.all(
+      copies.map((copy) =>
+        this.update(
+          copy,
+          {
+            ...copyFields(copy),
+            executionArn,
+            status: 'PLANNED',
+            statusRank: STATUS_RANK.PLANNED,
+            attempt: 0,
+          },
+          { condition: 'attribute_not_exists(recoveryPointArn)' },
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Claims `attempt` of a copy before StartCopyJob; undefined when another writer has moved past it. The first
+   * claim of an attempt names the run that started it (runId, startedBy); a later one (a resume, or a duplicate
+   * execution joining) keeps those. Takes the copy out of the slot queue and returns the WaitForCopySlot tasks
+   * that were waiting for it, to wake.
+   */
   async claim(
     copy: PlannedCopy,
     attempt: number,
     idempotencyToken: string,
     runId: string,
     executionArn: string,
-  ): Promise<boolean> {
-    const fields = {
-      idempotencyToken,
-      runId,
-      executionArn,
-      sourceBackupVaultName: copy.sourceBackupVaultName,
-      resourceType: copy.resourceType,
-      iamRoleArn: copy.iamRoleArn,
-      lifecycle: copy.lifecycle,
-      lifecycleSource: copy.lifecycleSource,
-      isParent: copy.isParent,
-      // What coverage asks by: the resource index (RESOURCE_INDEX) holds items with resourceArn.
-      resourceArn: copy.resourceArn,
-      sourceCompletionDate: copy.sourceCompletionDate,
-    };
-    return (await this.advance(copy, attempt, 'PENDING', fields)) !== undefined;
+  ): Promise<{ waitingTokens: string[] } | undefined> {
+    const fields = { ...copyFields(copy), idempotencyToken, executionArn };
+    const pending = { status: 'PENDING', statusRank: STATUS_RANK.PENDING, attempt };
+    const remove = QUEUE_ATTRIBUTES;
+    const old =
+      (await this.update(
+        copy,
+        { ...fields, ...pending, runId },
+        {
+          condition:
+            'attribute_not_exists(#attempt) OR #attempt < :attempt OR (#attempt = :attempt AND #statusRank < :statusRank)',
+          names: { '#startedBy': 'startedBy' },
+          values: { ':run': new Set([runId]) },
+          add: '#startedBy :run',
+          remove,
+          returnOld: true,
+        },
+      )) ??
+      (await this.update(
+        copy,
+        { ...fields, ...pending },
+        { condition: '#attempt = :attempt AND #status = :status', remove, returnOld: true },
+      ));
+    return old && { waitingTokens: [...(old.waitingTokens ?? [])] };
   }
 
   /** Records the started job and the task waiting on it; undefined when the item had moved on. */
@@ -80,28 +172,181 @@ export class CopyLedger {
     attempt: number,
     copyJobId: string,
     isParent: boolean,
-    waiter: string,
+    waiter: { taskToken: string; executionArn: string },
   ): Promise<LedgerRecord | undefined> {
     const fields = { copyJobId, isParent, startedAt: this.now().toISOString() };
-    return this.advance(key, attempt, 'RUNNING', fields, waiter);
+    return this.update(
+      key,
+      { ...fields, status: 'RUNNING', statusRank: STATUS_RANK.RUNNING, attempt },
+      { condition: FORWARD_ONLY, remove: ['unavailableSince'], ...this.waiterOptions(waiter) },
+    );
   }
 
   /** Adds a task waiting on a RUNNING copy; false when the copy is no longer running that attempt. */
-  async addWaiter(key: CopyKey, attempt: number, waiter: string): Promise<boolean> {
+  async addWaiter(
+    key: CopyKey,
+    attempt: number,
+    waiter: { taskToken: string; executionArn: string },
+  ): Promise<boolean> {
     const condition = '#attempt = :attempt AND #status = :status';
-    return (await this.update(key, { attempt, status: 'RUNNING' }, condition, waiter)) !== undefined;
+    const added = await this.update(
+      key,
+      { attempt, status: 'RUNNING' },
+      { condition, ...this.waiterOptions(waiter) },
+    );
+    return added !== undefined;
+  }
+
+  /**
+   * Adds a task to wait, after `attempt` FAILED, for the next attempt another execution is about to start (it
+   * ends the same way, so the same waiters hear of it); false when the item has moved on.
+   */
+  async addFollower(
+    key: CopyKey,
+    attempt: number,
+    waiter: { taskToken: string; executionArn: string },
+  ): Promise<boolean> {
+    const condition = '#attempt = :attempt AND #status = :status';
+    const added = await this.update(
+      key,
+      { attempt, status: 'FAILED' },
+      { condition, ...this.waiterOptions(waiter) },
+    );
+    return added !== undefined;
+  }
+
+  /**
+   * Forgets an execution that ended as one waiting on this copy; the item as written, or undefined when the
+   * execution was not waiting on it.
+   */
+  forgetExecution(key: CopyKey, executionArn: string): Promise<LedgerRecord | undefined> {
+    return this.update(
+      key,
+      {},
+      {
+        condition: 'contains(#waitingExecutions, :execution)',
+        names: { '#waitingExecutions': 'waitingExecutions' },
+        values: { ':execution': executionArn, ':executions': new Set([executionArn]) },
+        delete: '#waitingExecutions :executions',
+      },
+    );
   }
 
   /** Writes a final status; returns the item as written, or undefined when it had already moved on. */
   markFinal(
     key: CopyKey,
     attempt: number,
-    status: Exclude<CopyStatus, 'PENDING' | 'RUNNING' | 'REJECTED'>,
+    status: Extract<CopyStatus, 'COMPLETED' | 'FAILED'>,
     details: { executionArn: string; lastError?: LedgerError },
   ): Promise<LedgerRecord | undefined> {
     const completedAt = this.now().toISOString();
     const resourceOutcome = resourceOutcomeKey(key.destinationVaultArn, status, completedAt);
-    return this.advance(key, attempt, status, { ...details, completedAt, resourceOutcome });
+    const fields = { ...details, completedAt, resourceOutcome };
+    return this.advance(key, attempt, status, fields, ['unavailableSince', ...QUEUE_ATTRIBUTES]);
+  }
+
+  /**
+   * Puts `attempt` of a copy in the queue of copy slot `slotKey`: QUEUED, in the place it first took for this
+   * attempt. Undefined when another writer has moved the item past this attempt (or started its job).
+   */
+  markQueued(
+    copy: PlannedCopy,
+    attempt: number,
+    slotKey: string,
+    executionArn: string,
+    lastError?: LedgerError,
+  ): Promise<LedgerRecord | undefined> {
+    return this.update(
+      copy,
+      {
+        ...copyFields(copy),
+        executionArn,
+        lastError,
+        slotQueue: slotKey,
+        status: 'QUEUED',
+        statusRank: STATUS_RANK.QUEUED,
+        attempt,
+      },
+      {
+        condition: QUEUEABLE,
+        names: { '#queuedAt': 'queuedAt' },
+        values: { ':pending': 'PENDING', ':planned': 'PLANNED', ':queuedAt': this.now().toISOString() },
+        set: '#queuedAt = if_not_exists(#queuedAt, :queuedAt)',
+      },
+    );
+  }
+
+  /** Adds a WaitForCopySlot task to a waiting copy; undefined when it is no longer waiting (granted meanwhile). */
+  addWaitingToken(key: CopyKey, taskToken: string): Promise<LedgerRecord | undefined> {
+    return this.update(
+      key,
+      {},
+      {
+        condition: 'attribute_exists(#slotQueue)',
+        names: { '#slotQueue': 'slotQueue', '#waitingTokens': 'waitingTokens' },
+        values: { ':token': new Set([taskToken]) },
+        add: '#waitingTokens :token',
+      },
+    );
+  }
+
+  /** The copies waiting longest for slot `slotKey`, first come first served. */
+  async waiting(slotKey: string, limit: number): Promise<LedgerRecord[]> {
+    const { Items } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: SLOT_QUEUE_INDEX,
+        KeyConditionExpression: 'slotQueue = :slot',
+        ExpressionAttributeValues: { ':slot': slotKey },
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []) as LedgerRecord[];
+  }
+
+  /**
+   * Takes a granted copy out of its queue; returns the tasks to wake, or undefined when another granter (or
+   * the copy's own task) took it first.
+   */
+  async takeWaiting(record: LedgerRecord): Promise<string[] | undefined> {
+    const old = await this.update(
+      record,
+      {},
+      {
+        condition: '#slotQueue = :slotQueue AND #queuedAt = :queuedAt',
+        names: { '#slotQueue': 'slotQueue', '#queuedAt': 'queuedAt' },
+        values: { ':slotQueue': record.slotQueue, ':queuedAt': record.queuedAt },
+        remove: QUEUE_ATTRIBUTES,
+        returnOld: true,
+      },
+    );
+    return old && [...(old.waitingTokens ?? [])];
+  }
+
+  /** Puts a copy taken out of its queue back in its place, with its tasks, if it is still QUEUED. */
+  async putBack(record: LedgerRecord, taskTokens: readonly string[]): Promise<void> {
+    await this.update(
+      record,
+      { slotQueue: record.slotQueue, queuedAt: record.queuedAt },
+      {
+        condition: '#status = :queued AND #attempt = :attempt',
+        names: { '#status': 'status', '#attempt': 'attempt', '#waitingTokens': 'waitingTokens' },
+        values: { ':queued': 'QUEUED', ':attempt': record.attempt, ':tokens': new Set(taskTokens) },
+        ...(taskTokens.length ? { add: '#waitingTokens :tokens' } : {}),
+      },
+    );
+  }
+
+  /** Moves a waiting copy to the queue of the slot it now waits for, keeping its place in time. */
+  async moveInQueue(record: LedgerRecord, slotKey: string): Promise<void> {
+    await this.update(
+      record,
+      { slotQueue: slotKey },
+      {
+        condition: '#slotQueue = :from',
+        values: { ':from': record.slotQueue },
+      },
+    );
   }
 
   /**
@@ -110,11 +355,12 @@ export class CopyLedger {
    */
   async noteJobOutcome(key: CopyKey, outcome: JobOutcome): Promise<boolean> {
     const condition = '#status = :pending';
-    const names = { '#status': 'status' };
     return (
-      (await this.update(key, { lastJobOutcome: outcome }, condition, undefined, names, {
-        ':pending': 'PENDING',
-      })) !== undefined
+      (await this.update(
+        key,
+        { lastJobOutcome: outcome },
+        { condition, names: { '#status': 'status' }, values: { ':pending': 'PENDING' } },
+      )) !== undefined
     );
   }
 
@@ -146,14 +392,25 @@ export class CopyLedger {
       attempt: 0,
     };
     const condition = 'attribute_not_exists(#status) OR #status = :rejected';
-    const names = { '#status': 'status' };
-    const values = { ':rejected': 'REJECTED' };
-    return (await this.update(key, fields, condition, undefined, names, values)) !== undefined;
+    const options = { condition, names: { '#status': 'status' }, values: { ':rejected': 'REJECTED' } };
+    return (await this.update(key, fields, options)) !== undefined;
   }
 
-  /** Notes an error on an unfinished attempt without changing its status (it stays resumable). */
-  async noteError(key: CopyKey, attempt: number, lastError: LedgerError): Promise<void> {
-    await this.update(key, { lastError, attempt }, '#attempt = :attempt');
+  /**
+   * Notes that StartCopyJob answered ServiceUnavailable on an unfinished attempt (it stays resumable), and since
+   * when it has; undefined when the attempt moved on.
+   */
+  noteUnavailable(key: CopyKey, attempt: number, lastError: LedgerError): Promise<LedgerRecord | undefined> {
+    return this.update(
+      key,
+      { lastError, attempt },
+      {
+        condition: '#attempt = :attempt',
+        names: { '#unavailableSince': 'unavailableSince' },
+        values: { ':since': this.now().toISOString() },
+        set: '#unavailableSince = if_not_exists(#unavailableSince, :since)',
+      },
+    );
   }
 
   /** The recovery point's plan item: the latest execution's plan, or the reason it was refused. */
@@ -173,7 +430,7 @@ export class CopyLedger {
     const { expression, names, values } = this.setClause({
       ...details,
       status,
-      statusRank: STATUS_RANK[status],
+      statusRank: PLAN_STATUS_RANK,
     });
     await this.client.send(
       new UpdateCommand({
@@ -200,7 +457,7 @@ export class CopyLedger {
         new ScanCommand({
           TableName: this.tableName,
           ExclusiveStartKey,
-          // Copy-slot bookkeeping shares the table under keys starting with '#' (see CopySlots).
+          // Copy-slot items share the table under keys starting with '#' (see CopySlots).
           FilterExpression: 'NOT begins_with(recoveryPointArn, :internal)',
           ExpressionAttributeValues: { ':internal': '#' },
         }),
@@ -211,46 +468,63 @@ export class CopyLedger {
     return items;
   }
 
-  private advance(key: CopyKey, attempt: number, status: CopyStatus, fields: Fields, waiter?: string) {
+  /** The update options that add a waiting task and its execution. */
+  private waiterOptions(waiter: { taskToken: string; executionArn: string }): Partial<UpdateOptions> {
+    return {
+      waiter: waiter.taskToken,
+      names: { '#waitingExecutions': 'waitingExecutions' },
+      values: { ':waitingExecution': new Set([waiter.executionArn]) },
+      add: '#waitingExecutions :waitingExecution',
+    };
+  }
+
+  private advance(key: CopyKey, attempt: number, status: CopyStatus, fields: Fields, remove: string[]) {
     return this.update(
       key,
       { ...fields, status, statusRank: STATUS_RANK[status], attempt },
-      FORWARD_ONLY,
-      waiter,
+      { condition: FORWARD_ONLY, remove },
     );
   }
 
-  /** A conditional update; undefined when the condition failed because another writer moved the item on. */
+  /**
+   * A conditional update; undefined when the condition failed because another writer moved the item on.
+   * Returns the item as written, or as it was before with `returnOld`.
+   */
   private async update(
     key: CopyKey,
     fields: Fields,
-    condition: string,
-    waiter?: string,
-    conditionNames: Record<string, string> = {},
-    conditionValues: Record<string, unknown> = {},
+    options: UpdateOptions,
   ): Promise<LedgerRecord | undefined> {
     const clause = this.setClause(fields);
-    const names = { ...clause.names, ...conditionNames };
-    const values = { ...clause.values, ...conditionValues };
-    const { expression } = clause;
-    const appendWaiter = waiter !== undefined;
+    const names: Record<string, string> = { ...clause.names, ...options.names };
+    const values: Record<string, unknown> = { ...clause.values, ...options.values };
+    let expression = clause.expression;
+    if (options.set) expression += `, ${options.set}`;
+    if (options.waiter !== undefined) {
+      expression += ', #waiters = list_append(if_not_exists(#waiters, :noWaiters), :waiter)';
+      names['#waiters'] = 'waiters';
+      values[':noWaiters'] = [];
+      values[':waiter'] = [options.waiter];
+    }
+    if (options.add) expression += ` ADD ${options.add}`;
+    if (options.delete) expression += ` DELETE ${options.delete}`;
+    if (options.remove?.length) {
+      for (const name of options.remove) names[`#${name}`] = name;
+      expression += ` REMOVE ${options.remove.map((name) => `#${name}`).join(', ')}`;
+    }
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(key),
-          UpdateExpression: appendWaiter
-            ? `${expression}, #waiters = list_append(if_not_exists(#waiters, :noWaiters), :waiter)`
-            : expression,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: appendWaiter ? { ...names, '#waiters': 'waiters' } : names,
-          ExpressionAttributeValues: appendWaiter
-            ? { ...values, ':noWaiters': [], ':waiter': [waiter] }
-            : values,
-          ReturnValues: 'ALL_NEW',
+          UpdateExpression: expression,
+          ConditionExpression: options.condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: options.returnOld ? 'ALL_OLD' : 'ALL_NEW',
         }),
       );
-      return Attributes as LedgerRecord;
+      return (Attributes ?? {}) as LedgerRecord;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;

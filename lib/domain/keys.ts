@@ -26,8 +26,7 @@ export function copyIdempotencyToken(
 
 /**
  * The holder of a copy slot: one per copy, so acquiring twice for the same copy holds one slot. 32 characters of
- * [0-9a-f], short and fixed because every holder is a key of the one slot item (DynamoDB: 400 KB an item) and
- * part of the queue's sort key (1 KB).
+ * [0-9a-f], short and fixed because every holder is a key of its slot item's map (DynamoDB: 400 KB an item).
  */
 export function copySlotHolder(copy: { recoveryPointArn: string; destinationVaultArn: string }): string {
   return sha256Hex(`${copy.recoveryPointArn}\n${copy.destinationVaultArn}`).slice(0, 32);

@@ -211,6 +211,8 @@ export const PlannedCopySchema = z.object({
   lifecycle: LifecycleSchema.optional(),
   lifecycleSource: z.enum(['policy', 'inherit', 'none']),
   resourceType: z.string(),
+  /** The source resource: AWS runs one backup or copy job per resource at a time. */
+  resourceArn: z.string().optional(),
   isParent: z.boolean(),
   rule: z.string(),
   /** The protected resource (DescribeRecoveryPoint ResourceArn), recorded on the copy's ledger item. */
@@ -343,6 +345,7 @@ export function planCopies(
       destinationVaultArn: destination.vaultArn,
       iamRoleArn: destination.iamRoleArn,
       resourceType: recoveryPoint.resourceType,
+      ...(recoveryPoint.resourceArn ? { resourceArn: recoveryPoint.resourceArn } : {}),
       isParent: recoveryPoint.isParent,
       rule,
       ...(recoveryPoint.resourceArn ? { resourceArn: recoveryPoint.resourceArn } : {}),

@@ -1,8 +1,8 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { type CopyStatus, type LedgerError, type LedgerRecord, PLAN_KEY } from '../domain/ledger-record.js';
 
-const COPY_STATUSES: CopyStatus[] = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'REJECTED'];
-const IN_PROGRESS: CopyStatus[] = ['PENDING', 'RUNNING'];
+const COPY_STATUSES: CopyStatus[] = ['PLANNED', 'QUEUED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'REJECTED'];
+const IN_PROGRESS: CopyStatus[] = ['PLANNED', 'QUEUED', 'PENDING', 'RUNNING'];
 
 export interface ReportWindow {
   since: Date;
@@ -49,6 +49,18 @@ export interface LedgerReport {
   failures: ReportedFailure[];
   /** Oldest first, whatever the window: a copy stuck since before it is what this list is for. */
   oldestInProgress: InProgressCopy[];
+  /** Copies waiting for a copy slot, by slot then place (1: next to be granted), whatever the window. */
+  queued: QueuedCopy[];
+}
+
+export interface QueuedCopy {
+  recoveryPointArn: string;
+  destinationVaultArn: string;
+  /** The copy slot it waits for (lib/domain/copy-slots.ts): `region#<account>#<Region>`, `resource#<ARN>`. */
+  slot: string;
+  place: number;
+  queuedAt: string;
+  ageSeconds: number;
 }
 
 const zeroes = <S extends string>(statuses: readonly S[]) =>
@@ -108,7 +120,30 @@ export function buildReport(
       .map((item) => inProgressOf(item, options.now))
       .sort((a, b) => a.inProgressSince.localeCompare(b.inProgressSince))
       .slice(0, options.oldest ?? 10),
+    queued: queuedOf(items, options.now),
   };
+}
+
+/** Each waiting copy's place in its slot's queue: first come (queuedAt), first served, as the queue index sorts. */
+function queuedOf(items: readonly LedgerRecord[], now: Date): QueuedCopy[] {
+  const waiting = items
+    .filter((item): item is LedgerRecord & { slotQueue: string; queuedAt: string } =>
+      Boolean(item.slotQueue && item.queuedAt),
+    )
+    .sort((a, b) => a.slotQueue.localeCompare(b.slotQueue) || a.queuedAt.localeCompare(b.queuedAt));
+  const places = new Map<string, number>();
+  return waiting.map((item) => {
+    const place = (places.get(item.slotQueue) ?? 0) + 1;
+    places.set(item.slotQueue, place);
+    return {
+      recoveryPointArn: item.recoveryPointArn,
+      destinationVaultArn: item.destinationVaultArn,
+      slot: item.slotQueue,
+      place,
+      queuedAt: item.queuedAt,
+      ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(item.queuedAt)) / 1000)),
+    };
+  });
 }
 
 function failureOf(item: LedgerRecord): ReportedFailure {
@@ -139,7 +174,7 @@ function inProgressOf(item: LedgerRecord, now: Date): InProgressCopy {
 }
 
 /**
- * The items buildReport needs: those updated within the window, plus every PENDING/RUNNING copy. A filtered
+ * The items buildReport needs: those updated within the window, plus every copy not yet ended. A filtered
  * Scan reads the whole table, which is fine at this size; a GSI on status + updatedAt is the next step at scale.
  */
 export async function readLedgerWindow(
@@ -153,11 +188,14 @@ export async function readLedgerWindow(
     { client: documents },
     {
       TableName: tableName,
-      FilterExpression: '#updatedAt BETWEEN :since AND :until OR #status IN (:pending, :running)',
+      FilterExpression:
+        '#updatedAt BETWEEN :since AND :until OR #status IN (:planned, :queued, :pending, :running)',
       ExpressionAttributeNames: { '#updatedAt': 'updatedAt', '#status': 'status' },
       ExpressionAttributeValues: {
         ':since': window.since.toISOString(),
         ':until': window.until.toISOString(),
+        ':planned': 'PLANNED',
+        ':queued': 'QUEUED',
         ':pending': 'PENDING',
         ':running': 'RUNNING',
       },

@@ -5,8 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { PlanCopiesOutput } from '../../lib/contracts.js';
-import { copyKey } from '../../lib/copy.js';
-import { copySlotHolder } from '../../lib/domain/keys.js';
 import { backupJobCompleted, policyFor } from '../../local/factories.js';
 import { serverless } from '../../local/serverless-functions.js';
 import { startMeteredService } from './burst.js';
@@ -77,10 +75,10 @@ export async function measureHandlerTime(options: HandlerTimeOptions): Promise<H
     });
     return outputs;
   };
-  // The production default keeps 10 slots; each measured copy gives its slot back untimed, as its end would.
+  // Each measured copy gives its slots back untimed, as its end would.
   const releaseSlot = async (input: unknown) => {
     const { copy } = input as { copy: PlanCopiesOutput['copies'][number] };
-    await stack.runtime.slots?.release(copySlotHolder(copyKey(copy)));
+    await stack.runtime.slots?.release(copy);
   };
   try {
     const events = Array.from({ length: total }, () => backupJobCompleted());

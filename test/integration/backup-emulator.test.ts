@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   BackupClient,
   DescribeCopyJobCommand,
@@ -190,11 +191,16 @@ describe('StartCopyJob limits and faults', () => {
       concurrencyLimit: 2,
       copyDurationMs: 10_000,
     });
-    const rp = emulator.seedRecoveryPoint();
+    // Three recovery points of three resources: AWS runs one copy job per resource at a time anyway.
+    const [rp, rp2, rp3] = [0, 1, 2].map(() => emulator.seedRecoveryPoint()) as [
+      RecoveryPoint,
+      RecoveryPoint,
+      RecoveryPoint,
+    ];
     const a = await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'a' })));
-    await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'b' })));
+    await client.send(new StartCopyJobCommand(copyOf(rp2, { IdempotencyToken: 'b' })));
 
-    const err = await failure(client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'c' }))));
+    const err = await failure(client.send(new StartCopyJobCommand(copyOf(rp3, { IdempotencyToken: 'c' }))));
     expect(err).toBeInstanceOf(LimitExceededException);
     expect(err.name).toBe('LimitExceededException');
     expect(err.$metadata.httpStatusCode).toBe(400);
@@ -209,8 +215,56 @@ describe('StartCopyJob limits and faults', () => {
     await client.send(new StartCopyJobCommand(copyOf(otherAccount, { IdempotencyToken: 'd' })));
 
     clock.t += 10_000; // the first two finish, freeing the account's slots
-    await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'c' })));
+    await client.send(new StartCopyJobCommand(copyOf(rp3, { IdempotencyToken: 'c' })));
     expect(emulator.copyJobs()).toHaveLength(4);
+    expect(emulator.calls.errors.LimitExceededException).toBe(1);
+  });
+
+  it('runs one copy job per resource at a time, as AWS Backup does', async () => {
+    const clock = manualClock();
+    const { emulator, client } = await setup({ clock, copyDurationMs: 10_000 });
+    const rp = emulator.seedRecoveryPoint();
+    const sameResource = emulator.seedRecoveryPoint({ ResourceArn: rp.ResourceArn });
+    await client.send(new StartCopyJobCommand(copyOf(rp)));
+
+    const refused = await failure(
+      client.send(new StartCopyJobCommand(copyOf(rp, { DestinationBackupVaultArn: OTHER_DEST }))),
+    );
+    expect(refused).toBeInstanceOf(LimitExceededException);
+    expect(refused.message).toContain(rp.ResourceArn);
+    expect(await failure(client.send(new StartCopyJobCommand(copyOf(sameResource))))).toBeInstanceOf(
+      LimitExceededException,
+    );
+
+    clock.t += 10_000;
+    await client.send(new StartCopyJobCommand(copyOf(rp, { DestinationBackupVaultArn: OTHER_DEST })));
+    expect(emulator.copyJobs()).toHaveLength(2);
+  });
+
+  it('holds fully managed types to the per-Region quota plus the per-vault overflow; others to neither', async () => {
+    const { emulator, client } = await setup({
+      copyDurationMs: 3_600_000,
+      copyQuotas: { perRegion: 2, perVaultOverflow: 1, perResource: 1 },
+    });
+    const efs = () =>
+      emulator.seedRecoveryPoint({
+        ResourceType: 'EFS',
+        ResourceArn: `arn:aws:elasticfilesystem:us-east-1:111111111111:file-system/fs-${randomUUID().slice(0, 8)}`,
+      });
+    const OTHER_VAULT_SAME_REGION = 'arn:aws:backup:us-west-2:222222222222:backup-vault:dr-2';
+    for (let i = 0; i < 3; i++) await client.send(new StartCopyJobCommand(copyOf(efs())));
+    // Two on the Region's quota, one on DEST's overflow: DEST is full, another vault there has its own one.
+    expect(await failure(client.send(new StartCopyJobCommand(copyOf(efs()))))).toBeInstanceOf(
+      LimitExceededException,
+    );
+    await client.send(
+      new StartCopyJobCommand(copyOf(efs(), { DestinationBackupVaultArn: OTHER_VAULT_SAME_REGION })),
+    );
+    // Another Region counts on its own; EBS (copied by EC2, not AWS Backup) on neither.
+    await client.send(new StartCopyJobCommand(copyOf(efs(), { DestinationBackupVaultArn: OTHER_DEST })));
+    for (let i = 0; i < 3; i++)
+      await client.send(new StartCopyJobCommand(copyOf(emulator.seedRecoveryPoint())));
+    expect(emulator.copyJobs()).toHaveLength(8);
     expect(emulator.calls.errors.LimitExceededException).toBe(1);
   });
 
@@ -609,9 +663,12 @@ describe('copy job lifecycle', () => {
   it('settle() finishes every unfinished job at once', async () => {
     const clock = manualClock();
     const { emulator, client } = await setup({ clock, copyDurationMs: 3_600_000 });
-    const rp = emulator.seedRecoveryPoint();
-    await client.send(new StartCopyJobCommand(copyOf(rp)));
-    await client.send(new StartCopyJobCommand(copyOf(rp, { DestinationBackupVaultArn: OTHER_DEST })));
+    await client.send(new StartCopyJobCommand(copyOf(emulator.seedRecoveryPoint())));
+    await client.send(
+      new StartCopyJobCommand(
+        copyOf(emulator.seedRecoveryPoint(), { DestinationBackupVaultArn: OTHER_DEST }),
+      ),
+    );
 
     expect(emulator.settle()).toBe(2);
     expect(emulator.copyJobs().map((j) => j.state)).toEqual(['COMPLETED', 'COMPLETED']);

@@ -2,22 +2,42 @@ import { randomUUID } from 'node:crypto';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
-import { grantFreeSlots } from '../../lib/copy.js';
+import { CopyLedger } from '../../lib/aws/ledger.js';
+import { grantWaiting } from '../../lib/copy.js';
+import type { PlannedCopy } from '../../lib/domain/policy.js';
 import {
   createLedgerTable,
   DUMMY_CREDENTIALS,
   documentClient,
   freePort,
 } from '../../local/dynamodb-local.js';
+import { COPY_ROLE, DR_ISOLATED, DR_WEST, recoveryPointArn } from '../../local/factories.js';
 
-const LEASE_MS = 3_600_000;
+const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:copy:one';
+const OTHER_EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:copy:two';
+const DR_EAST_2 = 'arn:aws:backup:us-east-2:111111111111:backup-vault:dr-east';
 
-describe('copy slots (DynamoDB Local)', () => {
+const copyOf = (overrides: Partial<PlannedCopy> = {}): PlannedCopy => ({
+  recoveryPointArn: recoveryPointArn(),
+  sourceBackupVaultName: 'primary',
+  destinationVaultArn: DR_WEST,
+  iamRoleArn: COPY_ROLE,
+  lifecycleSource: 'none',
+  resourceType: 'EFS',
+  resourceArn: `arn:aws:elasticfilesystem:us-east-1:111111111111:file-system/fs-${randomUUID().slice(0, 8)}`,
+  isParent: false,
+  rule: 'primary-to-dr',
+  ...overrides,
+});
+
+describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
   const endpoint = inject('dynamoDbEndpoint');
   const documents = documentClient(endpoint);
   let tableName: string;
   let clock: number;
-  const slotsOf = (limit: number) => new CopySlots(documents, tableName, limit, LEASE_MS, () => clock);
+  const slotsOf = (perRegion: number, byRegion: Record<string, number> = {}) =>
+    new CopySlots(documents, tableName, { perRegion, byRegion }, () => new Date(clock));
+  const ledger = () => new CopyLedger(documents, tableName, () => new Date(clock));
 
   beforeEach(async () => {
     tableName = `copy-slots-${randomUUID()}`;
@@ -25,105 +45,86 @@ describe('copy slots (DynamoDB Local)', () => {
     await createLedgerTable(endpoint, tableName);
   });
 
-  it('holds at most `limit` slots, one per holder however often it acquires', async () => {
+  it('counts copies per destination Region, one hold per copy however often it acquires', async () => {
+    const slots = slotsOf(1);
+    const first = copyOf({ destinationVaultArn: DR_EAST_2 });
+    expect(await slots.acquire(first, EXECUTION)).toEqual({ granted: true });
+    expect(await slots.acquire(first, EXECUTION)).toEqual({ granted: true });
+    // Another Region has its own slots.
+    expect(await slots.acquire(copyOf(), EXECUTION)).toEqual({ granted: true });
+    expect(Object.keys(await slots.holders(slots.slotsOf(first).regional.key))).toHaveLength(1);
+  });
+
+  it('takes up to 5 more per destination vault once the Region is full, then makes the copy wait', async () => {
     const slots = slotsOf(2);
-    expect(await slots.acquire('a')).toBe(true);
-    expect(await slots.acquire('a')).toBe(true);
-    expect(await slots.acquire('b')).toBe(true);
-    expect(await slots.acquire('c')).toBe(false);
-    await slots.release('a');
-    expect(await slots.acquire('c')).toBe(true);
-    expect(Object.keys((await slots.holders()) ?? {}).sort()).toEqual(['b', 'c']);
-  });
-
-  it('frees a slot whose lease expired, but keeps a lease that was renewed', async () => {
-    const slots = slotsOf(1);
-    await slots.acquire('dead');
-    clock += LEASE_MS;
-    expect(await slots.acquire('live')).toBe(true);
-    const firstLease = (await slots.holders())?.live;
-    clock += 1000;
-    await slots.acquire('live');
-    await slots.release('live', firstLease);
-    expect(Object.keys((await slots.holders()) ?? {})).toEqual(['live']);
-  });
-
-  it('keeps a copy in the place it first queued when its task queues again', async () => {
-    const slots = slotsOf(1);
-    await slots.enqueue('first', 'token-1');
-    clock += 1000;
-    await slots.enqueue('second', 'token-2');
-    clock += 1000;
-    // The first copy's task timed out and came back with a new token.
-    await slots.enqueue('first', 'token-1-again');
-
-    const waiting = await slots.waiting(10);
-    expect(waiting.map((entry) => entry.holder)).toEqual(['first', 'second']);
-    expect(waiting[0]?.taskTokens).toEqual(['token-1', 'token-1-again']);
-  });
-
-  it('gives a slot to exactly one of several granters racing for the same waiting copy', async () => {
-    const slots = slotsOf(1);
-    await slots.enqueue('waiting', 'token');
-    const [entry] = await slots.waiting(1);
-    if (!entry) throw new Error('nothing queued');
-
-    const grants = await Promise.all(Array.from({ length: 8 }, () => slotsOf(1).grant(entry)));
-
-    expect(grants.filter((grant) => grant.outcome === 'granted')).toEqual([
-      { outcome: 'granted', taskTokens: ['token'], expiresAt: clock + LEASE_MS },
-    ]);
-    // The others found the entry gone or the slot taken; none of them woke the copy's tasks as well.
-    expect(grants.filter((grant) => 'taskTokens' in grant)).toHaveLength(1);
-    expect(await slots.waiting(10)).toEqual([]);
-    expect(Object.keys((await slots.holders()) ?? {})).toEqual(['waiting']);
-  });
-
-  it('wakes a task that joined the entry after the granter read it', async () => {
-    const slots = slotsOf(1);
-    await slots.enqueue('copy', 'token-a');
-    const [seen] = await slots.waiting(1);
-    if (!seen) throw new Error('nothing queued');
-    await slots.enqueue('copy', 'token-b');
-
-    expect(await slots.grant(seen)).toEqual({
-      outcome: 'granted',
-      taskTokens: ['token-a', 'token-b'],
-      expiresAt: clock + LEASE_MS,
+    const grants = [];
+    for (let i = 0; i < 7; i++) grants.push(await slots.acquire(copyOf(), EXECUTION));
+    expect(grants.every((grant) => grant.granted)).toBe(true);
+    const refused = await slots.acquire(copyOf(), EXECUTION);
+    expect(refused).toEqual({ granted: false, waitOn: slots.slotsOf(copyOf()).regional.key });
+    // Another vault in the same Region still has its own 5.
+    expect(await slots.acquire(copyOf({ destinationVaultArn: DR_ISOLATED }), EXECUTION)).toEqual({
+      granted: true,
     });
   });
 
-  it('takes no slot while all are held, and leaves the copy queued', async () => {
-    const slots = slotsOf(1);
-    await slots.acquire('running');
-    await slots.enqueue('waiting', 'token');
-    const [entry] = await slots.waiting(1);
-    if (!entry) throw new Error('nothing queued');
-
-    expect(await slots.grant(entry)).toEqual({ outcome: 'full' });
-    expect((await slots.waiting(10)).map((queued) => queued.holder)).toEqual(['waiting']);
+  it('honours a per-Region override', async () => {
+    const slots = slotsOf(100, { 'us-west-2': 1 });
+    expect(slots.slotsOf(copyOf()).regional.limit).toBe(1);
+    expect(slots.slotsOf(copyOf({ destinationVaultArn: DR_EAST_2 })).regional.limit).toBe(100);
   });
 
-  it('hands the tasks of a queued copy that meanwhile got a slot another way to be woken, taking nothing', async () => {
-    const slots = slotsOf(2);
-    await slots.enqueue('copy', 'token-queued');
-    await slots.acquire('copy');
-    const [entry] = await slots.waiting(1);
-    if (!entry) throw new Error('nothing queued');
+  it('lets only one copy of a resource run at a time, and holds nothing for the one that waits', async () => {
+    const slots = slotsOf(10);
+    const toWest = copyOf();
+    const toIsolated = { ...toWest, destinationVaultArn: DR_ISOLATED };
+    expect(await slots.acquire(toWest, EXECUTION)).toEqual({ granted: true });
+    const waiting = await slots.acquire(toIsolated, EXECUTION);
+    expect(waiting).toEqual({ granted: false, waitOn: `resource#${toWest.resourceArn}` });
+    expect(Object.keys(await slots.holders(slots.slotsOf(toWest).regional.key))).toHaveLength(1);
 
-    expect(await slots.grant(entry)).toEqual({ outcome: 'held', taskTokens: ['token-queued'] });
-    expect(Object.keys((await slots.holders()) ?? {})).toEqual(['copy']);
-    expect(await slots.waiting(10)).toEqual([]);
-    // Its place went with the entry: queueing again starts at the back.
-    await slots.enqueue('other', 'token-other');
+    expect(await slots.release(toWest)).toContain(`resource#${toWest.resourceArn}`);
+    expect(await slots.acquire(toIsolated, EXECUTION)).toEqual({ granted: true });
+  });
+
+  it("gives back only the holds of the execution named, so a dead execution never frees another's", async () => {
+    const slots = slotsOf(10);
+    const copy = copyOf();
+    await slots.acquire(copy, EXECUTION);
+    expect(await slots.release(copy, OTHER_EXECUTION)).toEqual([]);
+    expect(Object.keys(await slots.holders(slots.slotsOf(copy).regional.key))).toHaveLength(1);
+    expect((await slots.release(copy, EXECUTION)).length).toBe(2);
+    expect(await slots.holders(slots.slotsOf(copy).regional.key)).toEqual({});
+  });
+
+  it('keeps a queued copy in the place it first took, first come first served', async () => {
+    const slots = slotsOf(1);
+    const [first, second] = [copyOf(), copyOf()];
+    const key = slots.slotsOf(first).regional.key;
+    await ledger().markQueued(first, 1, key, EXECUTION);
     clock += 1000;
-    await slots.enqueue('copy', 'token-later');
-    expect((await slots.waiting(10)).map((queued) => queued.holder)).toEqual(['other', 'copy']);
+    await ledger().markQueued(second, 1, key, EXECUTION);
+    clock += 1000;
+    // The first copy's task came back (its wait timed out) and queued again.
+    await ledger().markQueued(first, 1, key, EXECUTION);
+    await ledger().addWaitingToken(first, 'token-1');
+    await ledger().addWaitingToken(first, 'token-1-again');
+
+    const waiting = await ledger().waiting(key, 10);
+    expect(waiting.map((item) => item.recoveryPointArn)).toEqual([
+      first.recoveryPointArn,
+      second.recoveryPointArn,
+    ]);
+    expect([...(waiting[0]?.waitingTokens ?? [])].sort()).toEqual(['token-1', 'token-1-again']);
+    expect(waiting[0]).toMatchObject({ status: 'QUEUED', queuedAt: '2026-11-23T00:00:00.000Z' });
   });
 
-  it('gives the slot back and queues the tasks again when Step Functions does not take the wake-up', async () => {
+  it('gives the slot back and queues the copy again when Step Functions does not take the wake-up', async () => {
     const slots = slotsOf(1);
-    await slots.enqueue('copy', 'token');
+    const copy = copyOf();
+    const key = slots.slotsOf(copy).regional.key;
+    await ledger().markQueued(copy, 1, key, EXECUTION);
+    await ledger().addWaitingToken(copy, 'token');
     // Nothing listens on this port: SendTaskSuccess fails with a connection error.
     const unreachable = new SFNClient({
       endpoint: `http://127.0.0.1:${await freePort()}`,
@@ -132,12 +133,15 @@ describe('copy slots (DynamoDB Local)', () => {
       maxAttempts: 1,
     });
 
-    await grantFreeSlots(slots, unreachable);
+    await grantWaiting({ ledger: ledger(), sfn: unreachable, slots }, key);
     unreachable.destroy();
 
-    expect(await slots.holders()).toEqual({});
-    expect(await slots.waiting(10)).toEqual([
-      expect.objectContaining({ holder: 'copy', taskTokens: ['token'] }),
-    ]);
+    expect(await slots.holders(key)).toEqual({});
+    const [queued] = await ledger().waiting(key, 10);
+    expect(queued).toMatchObject({
+      recoveryPointArn: copy.recoveryPointArn,
+      queuedAt: '2026-11-23T00:00:00.000Z',
+    });
+    expect([...(queued?.waitingTokens ?? [])]).toEqual(['token']);
   });
 });

@@ -1,10 +1,10 @@
 import { RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { CopySlots } from '../../lib/aws/copy-slots.js';
-import type { CopyPolicy } from '../../lib/domain/policy.js';
+import type { CopyPolicy, PlannedCopy } from '../../lib/domain/policy.js';
 import type { BackupEmulatorOptions } from '../../local/backup-emulator.js';
 import {
   backupJobCompleted,
+  COPY_ROLE,
   DR_ISOLATED,
   DR_WEST,
   policyFor,
@@ -13,6 +13,18 @@ import {
 import { LocalService, type SimulationReport } from '../../local/local-service.js';
 
 let stack: LocalService | undefined;
+
+/** A planned copy of a fresh recovery point to DR_WEST, as PlanCopies would give it. */
+const plannedCopy = (): PlannedCopy => ({
+  recoveryPointArn: recoveryPointArn(),
+  sourceBackupVaultName: 'primary',
+  destinationVaultArn: DR_WEST,
+  iamRoleArn: COPY_ROLE,
+  lifecycleSource: 'none',
+  resourceType: 'EFS',
+  isParent: false,
+  rule: 'primary-to-dr',
+});
 
 async function startStack(
   options: {
@@ -90,8 +102,13 @@ describe('exactly one copy per destination', () => {
     expectExactlyOneCopyEach(report, [DR_WEST, DR_ISOLATED], [event.resources[0] as string]);
   });
 
-  it('drains 200 recovery points through 10 concurrent copy jobs with few LimitExceeded answers', async () => {
-    const s = await startStack({ emulator: { concurrencyLimit: 10, copyDurationMs: 20 }, copySlots: 10 });
+  // 200 executions take minutes on a 2-core machine shared with other work.
+  it('drains 200 recovery points through 10 copy slots per Region (and 5 per vault) with few LimitExceeded answers', async () => {
+    // AWS's quotas scaled down: 10 per destination Region, then 5 more per destination vault, 1 per resource.
+    const s = await startStack({
+      emulator: { copyQuotas: { perRegion: 10, perVaultOverflow: 5, perResource: 1 }, copyDurationMs: 20 },
+      copySlots: 10,
+    });
     const events = Array.from({ length: 200 }, () => backupJobCompleted());
     await deliverAll(s, events);
     const report = await s.report();
@@ -111,7 +128,7 @@ describe('exactly one copy per destination', () => {
         `${s.emulator.calls.errors.LimitExceededException ?? 0} LimitExceeded, ` +
         `${(transitions / 200).toFixed(2)} state transitions per copy`,
     );
-  });
+  }, 600_000);
 
   it('copies once after AWS Backup is unavailable for the first 5 StartCopyJob calls', async () => {
     const s = await startStack({ policy: policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }]) });
@@ -254,9 +271,18 @@ describe('exactly one copy per destination', () => {
 
   it('hands a freed copy slot to a live waiter behind any number of waiters whose tasks are gone', async () => {
     const s = await startStack({ emulator: { copyDurationMs: 50 }, copySlots: 1 });
-    // Queue entries whose tasks timed out or stopped: more than one page of the queue (the slot limit).
-    const slots = new CopySlots(s.documents, s.ledger.tableName, 1, 3_600_000);
-    for (let i = 0; i < 5; i++) await slots.enqueue(`gone-${i}`, `token-of-a-task-that-is-gone-${i}`);
+    // Queued copies whose tasks timed out or stopped: more than one page of the queue (the slot limit).
+    const gone = Array.from({ length: 5 }, () => plannedCopy());
+    const slotKey = s.runtime.slots?.slotsOf(gone[0] as PlannedCopy).regional.key ?? '';
+    for (const [i, copy] of gone.entries()) {
+      await s.ledger.markQueued(
+        copy,
+        1,
+        slotKey,
+        'arn:aws:states:us-east-1:123456789012:execution:copy:gone',
+      );
+      await s.ledger.addWaitingToken(copy, `token-of-a-task-that-is-gone-${i}`);
+    }
     const events = [backupJobCompleted(), backupJobCompleted()];
     await deliverAll(s, events);
     const report = await s.report();
@@ -269,6 +295,6 @@ describe('exactly one copy per destination', () => {
     );
     // Woken by the freed slot, not by the 12-hour timeout and its DescribeCopyJob check.
     expect(s.emulator.calls.operations.DescribeCopyJob ?? 0).toBe(0);
-    expect(await slots.waiting(10)).toEqual([]);
+    expect(await s.ledger.waiting(slotKey, 10)).toEqual([]);
   });
 });

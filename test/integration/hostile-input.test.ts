@@ -62,7 +62,13 @@ describe('the intake (normalizeInput) refuses hostile input', () => {
     emulator = await BackupEmulator.start();
     const clients = { region: 'us-east-1', credentials: DUMMY_CREDENTIALS };
     const runtime = createRuntime(
-      { ledgerTable: 'unused', policy: policyFor(), copySlots: 0, copySlotLeaseMs: 0 },
+      {
+        ledgerTable: 'unused',
+        policy: policyFor(),
+        copySlots: 0,
+        copySlotsByRegion: {},
+        copyStartPatienceMs: 0,
+      },
       {
         backup: new BackupClient({ ...clients, endpoint: emulator.endpoint, maxAttempts: 1 }),
         documents: documentClient(inject('dynamoDbEndpoint')),

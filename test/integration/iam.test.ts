@@ -78,6 +78,7 @@ const FUNCTION_ROLES: Record<string, string> = {
   recordRejection: 'RecordRejectionRole',
   reconcile: 'ReconcileRole',
   copyJobEvents: 'CopyJobEventsRole',
+  releaseCopySlots: 'ReleaseCopySlotsRole',
 };
 
 /** The state machine's Lambda tasks (statemachines/copy-recovery-point.asl.yml). */
@@ -112,7 +113,7 @@ const keepTheLedger: Statement = {
     'dynamodb:DeleteItem',
     'dynamodb:Query',
   ],
-  resources: [TABLE],
+  resources: [TABLE, `${TABLE}/index/copy-slot-queue`],
 };
 const completeTasks: Statement = {
   actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
@@ -179,6 +180,10 @@ function expectedRoles(policy: CopyPolicyFile, kmsKey?: string): Record<string, 
     CopyJobEventsRole: {
       trustedBy: lambda,
       statements: [writeItsLogs('copyJobEvents'), keepTheLedger, ...useLedgerKey, completeTasks],
+    },
+    ReleaseCopySlotsRole: {
+      trustedBy: lambda,
+      statements: [writeItsLogs('releaseCopySlots'), keepTheLedger, ...useLedgerKey, completeTasks],
     },
     ReconcileRole: {
       trustedBy: lambda,

@@ -172,8 +172,10 @@ describe('serverless invoke local against npm run local', () => {
         },
         executionArn: EXECUTION_ARN,
       }),
-      invoke('copyToDestination', copyInput(DR_WEST)),
-      invoke('copyToDestination', copyInput(DR_ISOLATED), 'to DR_ISOLATED'),
+      // One after the other: the second finds the resource's one copy slot held.
+      invoke('copyToDestination', copyInput(DR_WEST)).then(() =>
+        invoke('copyToDestination', copyInput(DR_ISOLATED), 'to DR_ISOLATED'),
+      ),
       invoke('recordRejection', {
         input: { recoveryPointArn: rejected, sourceBackupVaultName: 'primary', origin: 'manual' },
         error: { Error: 'InvalidInputError', Cause: 'refused by hand' },
@@ -197,6 +199,22 @@ describe('serverless invoke local against npm run local', () => {
         resources: [planned.resources[0]],
         detail: { copyJobId: job?.CopyJobId, state: 'COMPLETED', destinationBackupVaultArn: DR_WEST },
       }),
+      // The by-hand execution ended: its slots for copies not running go back.
+      invoke('releaseCopySlots', {
+        version: '0',
+        id: 'f0a1b2c3-0000-4000-8000-000000000001',
+        'detail-type': 'Step Functions Execution Status Change',
+        source: 'aws.states',
+        account: '123456789012',
+        time: new Date().toISOString(),
+        region: 'us-east-1',
+        resources: [EXECUTION_ARN],
+        detail: {
+          executionArn: EXECUTION_ARN,
+          status: 'ABORTED',
+          input: JSON.stringify({ recoveryPointArn: planned.resources[0], sourceBackupVaultName: 'primary' }),
+        },
+      }),
       // The plan of `planned` exists by now, so only `forgotten` is the reconciler's to start.
       invoke(
         'reconcile',
@@ -209,7 +227,7 @@ describe('serverless invoke local against npm run local', () => {
       ),
     ]);
     round2Ms = Date.now() - started;
-    console.log(`invoke local rounds: ${round1Ms} ms (5 invocations), ${round2Ms} ms (3 invocations)`);
+    console.log(`invoke local rounds: ${round1Ms} ms (5 invocations), ${round2Ms} ms (4 invocations)`);
   }, 300_000);
 
   afterAll(async () => {
@@ -245,17 +263,26 @@ describe('serverless invoke local against npm run local', () => {
     expect(await ledgerItem(planned.resources[0] as string, PLAN_KEY)).toBeDefined();
   });
 
-  it('copyToDestination starts one copy job per destination in the emulator', async () => {
+  it('copyToDestination starts one copy job of the resource, and queues its other destination', async () => {
     for (const run of [runs.copyToDestination, runs['to DR_ISOLATED']]) {
       // It returns nothing: the workflow waits for the copy's task token.
       expect(run?.code, `${run?.stdout}\n${run?.stderr}`).toBe(0);
     }
+    // One copy job per resource at a time: whichever took the resource's slot copied, the other queued.
     const jobs = (await copyJobs()).filter((job) => job.SourceRecoveryPointArn === planned.resources[0]);
-    expect(jobs.map((job) => job.DestinationBackupVaultArn).sort()).toEqual([DR_WEST, DR_ISOLATED].sort());
+    expect(jobs).toHaveLength(1);
+    expect(jobs.map((job) => job.DestinationBackupVaultArn)).toEqual([DR_WEST]);
   });
 
-  it('checkCopyProgress finds the job still running', () => {
-    expect(succeeded('checkCopyProgress')).toMatchObject({ status: 'RUNNING' });
+  it('checkCopyProgress reports the copy still waiting for its resource', () => {
+    expect(succeeded('checkCopyProgress')).toMatchObject({ status: 'QUEUED' });
+  });
+
+  it('releaseCopySlots looks at every planned copy of the ended execution', () => {
+    expect(succeeded('releaseCopySlots')).toMatchObject({
+      recoveryPointArn: planned.resources[0],
+      copies: succeeded('planCopies').copies.length,
+    });
   });
 
   it('copyJobEvents settles the copy COMPLETED in the ledger', async () => {

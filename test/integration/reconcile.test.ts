@@ -11,7 +11,13 @@ import { loadReconcileSettings, type ReconcileResult, reconcile } from '../../li
 import { createRuntime } from '../../lib/runtime.js';
 import type { BackupEmulatorOptions, RecoveryPoint } from '../../local/backup-emulator.js';
 import { DUMMY_CREDENTIALS } from '../../local/dynamodb-local.js';
-import { backupJobCompleted, DR_WEST, policyFor, recoveryPointArn } from '../../local/factories.js';
+import {
+  backupJobCompleted,
+  DR_ISOLATED,
+  DR_WEST,
+  policyFor,
+  recoveryPointArn,
+} from '../../local/factories.js';
 import { LocalService } from '../../local/local-service.js';
 
 const WINDOW = { lookbackHours: 24, graceMinutes: 15 };
@@ -52,6 +58,7 @@ function reconcilerFor(s: LocalService, policy: CopyPolicy = policyFor(), pageSi
         backup,
         ledger: s.ledger,
         sfn: s.sfn,
+        ...(s.runtime.slots ? { slots: s.runtime.slots } : {}),
         policy,
         stateMachineArn: s.stepFunctions.stateMachineArn,
         now: new Date(),
@@ -109,7 +116,13 @@ describe('the reconciler, through the real state machine', () => {
     const s = await startStack();
     const arn = seedFinished(s, 30);
     // The reconciler takes no copy slot: it only starts executions.
-    const config = { ledgerTable: s.ledger.tableName, policy: policyFor(), copySlots: 0, copySlotLeaseMs: 0 };
+    const config = {
+      ledgerTable: s.ledger.tableName,
+      policy: policyFor(),
+      copySlots: 0,
+      copySlotsByRegion: {},
+      copyStartPatienceMs: 0,
+    };
     const runtime = createRuntime(config, { backup: backupClientFor(s), documents: s.documents, sfn: s.sfn });
     const handler = createHandler(
       () => runtime,
@@ -280,45 +293,47 @@ describe('the reconciler, through the real state machine', () => {
     expect(s.emulator.copyJobs().map((job) => job.request.RecoveryPointArn)).toEqual([lost]);
   });
 
-  it('hands the copy slot of an execution that died (lease expired) to the copy waiting for it', async () => {
+  it('gives back the copy slot of a copy whose execution died unseen, and hands it to the copy waiting', async () => {
     stack = await LocalService.start({
       policy: policyFor(),
       dynamoDbEndpoint: inject('dynamoDbEndpoint'),
       copySlots: 1,
     });
     const s = stack;
-    const leaseMs = 13 * 3_600_000;
-    const slots = new CopySlots(s.documents, s.ledger.tableName, 1, leaseMs);
-    // The only slot is held by a copy whose execution died; its lease runs out a second from now.
-    await new CopySlots(
+    const limits = { perRegion: 1, byRegion: {} };
+    const event = backupJobCompleted();
+    // The resource's one slot is held by a copy (to another vault) whose execution died 20 minutes ago, and no
+    // event said so.
+    const dead = {
+      recoveryPointArn: recoveryPointArn(),
+      destinationVaultArn: DR_ISOLATED,
+      resourceType: 'EFS',
+      resourceArn: event.detail.resourceArn as string,
+    };
+    const slots = new CopySlots(
       s.documents,
       s.ledger.tableName,
-      1,
-      leaseMs,
-      () => Date.now() - leaseMs + 1000,
-    ).acquire('a-copy-whose-execution-died');
-    const event = backupJobCompleted();
+      limits,
+      () => new Date(Date.now() - 20 * 60_000),
+    );
+    expect(await slots.acquire(dead, 'arn:aws:states:us-east-1:123456789012:execution:copy:dead')).toEqual({
+      granted: true,
+    });
     s.seedFor(event);
     await s.deliver(event);
-    while ((await slots.waiting(1)).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    // The lease has expired, but no copy ended to hand the slot on: the copy still waits.
+    const key = `resource#${dead.resourceArn}`;
+    while ((await s.ledger.waiting(key, 1)).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // No copy ended to hand the slot on: the copy still waits.
     expect(s.stepFunctions.executions().map((execution) => execution.status)).toEqual(['RUNNING']);
 
-    const config = {
-      ledgerTable: s.ledger.tableName,
-      policy: policyFor(),
-      copySlots: 1,
-      copySlotLeaseMs: leaseMs,
-    };
-    const runtime = createRuntime(config, { backup: backupClientFor(s), documents: s.documents, sfn: s.sfn });
-    const handler = createHandler(
-      () => runtime,
-      () => ({ stateMachineArn: s.stepFunctions.stateMachineArn, ...WINDOW }),
-    );
-    await handler(scheduledEvent, lambdaContext);
+    const result = await reconcilerFor(s)();
     await s.settle();
 
+    // Its resource slot and its regional one.
+    expect(result.slotsReclaimed).toBe(2);
     const report = await s.report();
     expect(report.status).toBe('SUCCEEDED');
     expect(report.copyJobs).toEqual([

@@ -58,17 +58,17 @@ describe('buildReport', () => {
     );
 
     expect(report.copies.total).toBe(6);
-    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 1, COMPLETED: 3, FAILED: 1, REJECTED: 1 });
+    expect(report.copies.byStatus).toEqual({ PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 1, COMPLETED: 3, FAILED: 1, REJECTED: 1 });
     expect(report.copies.byDestination).toEqual([
       {
         destinationVaultArn: DR_WEST,
         total: 3,
-        byStatus: { PENDING: 0, RUNNING: 0, COMPLETED: 2, FAILED: 1, REJECTED: 0 },
+        byStatus: { PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 2, FAILED: 1, REJECTED: 0 },
       },
       {
         destinationVaultArn: DR_ISOLATED,
         total: 3,
-        byStatus: { PENDING: 0, RUNNING: 1, COMPLETED: 1, FAILED: 0, REJECTED: 1 },
+        byStatus: { PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 1, COMPLETED: 1, FAILED: 0, REJECTED: 1 },
       },
     ]);
     expect(report.plans).toEqual({ total: 3, byStatus: { PLANNED: 2, REJECTED: 1 } });
@@ -87,7 +87,7 @@ describe('buildReport', () => {
       window,
     );
 
-    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 0, REJECTED: 0 });
+    expect(report.copies.byStatus).toEqual({ PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 0, REJECTED: 0 });
     expect(report.failures).toEqual([]);
     expect(report.plans.total).toBe(0);
     expect(report).toMatchObject({ since: window.since.toISOString(), until: window.until.toISOString() });
@@ -151,6 +151,35 @@ describe('buildReport', () => {
   });
 });
 
+describe('buildReport: copies waiting for a copy slot', () => {
+  it('lists each queued copy with its place in its slot queue and how long it has waited', () => {
+    const queued = (hours: number, slot: string) =>
+      item(0.1, { status: 'QUEUED', slotQueue: slot, queuedAt: hoursAgo(hours).toISOString() });
+    const region = 'region#111111111111#us-west-2';
+    const resource = 'resource#arn:aws:elasticfilesystem:us-east-1:111111111111:file-system/fs-1';
+    const [second, first, only] = [queued(1, region), queued(3, region), queued(2, resource)];
+
+    const report = buildReport([item(1), second, only, first], LAST_DAY);
+
+    expect(report.queued).toEqual([
+      expect.objectContaining({
+        recoveryPointArn: first.recoveryPointArn,
+        slot: region,
+        place: 1,
+        ageSeconds: 3 * 3600,
+      }),
+      expect.objectContaining({
+        recoveryPointArn: second.recoveryPointArn,
+        slot: region,
+        place: 2,
+        ageSeconds: 3600,
+      }),
+      expect.objectContaining({ recoveryPointArn: only.recoveryPointArn, slot: resource, place: 1 }),
+    ]);
+    expect(report.copies.byStatus.QUEUED).toBe(3);
+  });
+});
+
 describe('the ledger report against DynamoDB Local', () => {
   let stack: LocalService | undefined;
 
@@ -199,12 +228,12 @@ describe('the ledger report against DynamoDB Local', () => {
       now,
     });
 
-    expect(report.copies.byStatus).toEqual({ PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1, REJECTED: 0 });
+    expect(report.copies.byStatus).toEqual({ PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1, REJECTED: 0 });
     expect(report.copies.byDestination).toEqual([
       {
         destinationVaultArn: DR_WEST,
         total: 2,
-        byStatus: { PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1, REJECTED: 0 },
+        byStatus: { PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1, REJECTED: 0 },
       },
     ]);
     expect(report.plans.byStatus).toMatchObject({ PLANNED: 2, REJECTED: 1 });

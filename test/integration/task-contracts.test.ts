@@ -47,19 +47,19 @@ function taskOutputs(events: HistoryEvent[]): { state: string; output: unknown }
 
 describe('task contracts', () => {
   it('gives every task output its contract allows, field for field, through queued, lost-event and refused runs', async () => {
-    // One copy slot queues the second copy; dropped events send each copy through CheckCopyProgress after its
+    // Two backups of one resource: the second copy queues for the resource's one slot; dropped events send each copy through CheckCopyProgress after its
     // 12-hour wait (scaled to about 4 s); the foreign account's recovery point is refused.
     const s = await LocalService.start({
       policy: policyFor(),
       dynamoDbEndpoint: inject('dynamoDbEndpoint'),
       emulator: { dropCopyJobEvents: true },
       timeScale: 0.0001,
-      copySlots: 1,
     });
     stack = s;
+    const resourceArn = 'arn:aws:elasticfilesystem:us-east-1:111111111111:file-system/fs-0123456789abcdef0';
     const inputs = [
-      backupJobCompleted(recoveryPointArn()),
-      backupJobCompleted(recoveryPointArn()),
+      backupJobCompleted(recoveryPointArn(), { resourceArn }),
+      backupJobCompleted(recoveryPointArn(), { resourceArn }),
       manualInput('arn:aws:backup:eu-west-1:999999999999:recovery-point:x'),
     ];
     for (const input of inputs) s.seedFor(input);

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { INPUT_REJECTED, QUEUED, REJECTION_ERROR_NAMES, RETRYABLE_ERROR_NAMES } from '../../lib/contracts.js';
+import {
+  ATTEMPT_FAILED,
+  INPUT_REJECTED,
+  QUEUED,
+  REJECTION_ERROR_NAMES,
+  RESUMABLE_ERROR_NAMES,
+  RETRYABLE_ERROR_NAMES,
+} from '../../lib/contracts.js';
 import * as errors from '../../lib/errors.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the definition is untyped YAML.
@@ -67,11 +74,22 @@ function handlerSource(functionName: string): string {
 
 describe('the error names the state machine matches', () => {
   it('catches exactly the rejection error names, and sends them to RecordRejection', () => {
-    const catchers = matchersOfOurs('Catch');
+    const catchers = matchersOfOurs('Catch').filter(({ state }) => state !== 'CopyToDestination');
     expect(catchers.map(({ state }) => state)).toEqual(['PlanCopies']);
     for (const { errorEquals } of catchers)
       expect(sorted(errorEquals)).toEqual(sorted(REJECTION_ERROR_NAMES));
     expect(definition.States.PlanCopies?.Catch?.[0]?.Next).toBe('RecordRejection');
+  });
+
+  it('resumes a copy after a wait when AWS Backup stays unavailable beyond the Retry, and catches nothing else', () => {
+    const catchers = matchersOfOurs('Catch').filter(({ state }) => state === 'CopyToDestination');
+    expect(catchers).toEqual([
+      { state: 'CopyToDestination', errorEquals: [...RESUMABLE_ERROR_NAMES], next: 'WaitBeforeResuming' },
+    ]);
+    expect(new Map(allStates()).get('WaitBeforeResuming')).toMatchObject({
+      Type: 'Wait',
+      Next: 'CopyToDestination',
+    });
   });
 
   it('retries exactly the retryable error names in every task whose function builds an AWS client', () => {
@@ -109,10 +127,11 @@ describe('the error names the state machine matches', () => {
     expect(rejected).toMatchObject({ Type: 'Fail', Error: INPUT_REJECTED });
   });
 
-  it('sends a copy to WaitForCopySlot on the status the copy task gives when every slot is held', () => {
+  it('sends a copy to WaitForCopySlot when it is queued, and back to the copy task when its attempt failed', () => {
     const copyEnded = new Map(allStates()).get('CopyEnded');
     expect(copyEnded?.Choices).toEqual([
       { Variable: '$.result.status', StringEquals: QUEUED.status, Next: 'WaitForCopySlot' },
+      { Variable: '$.result.status', StringEquals: ATTEMPT_FAILED.status, Next: 'CopyToDestination' },
     ]);
   });
 });

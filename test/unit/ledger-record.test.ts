@@ -4,7 +4,7 @@ import {
   type CopyStatus,
   decideCopy,
   type LedgerRecord,
-  type LedgerStatus,
+  PLAN_STATUS_RANK,
   STATUS_RANK,
 } from '../../lib/domain/ledger-record.js';
 
@@ -48,8 +48,51 @@ describe('decideCopy', () => {
     ['FAILED', 3, 'the same run', { action: 'fail' }, SAME_RUN],
     ['FAILED', 1, 'a re-drive', { action: 'start', attempt: 2, resume: false }, REDRIVE],
     ['FAILED', 3, 'another execution', { action: 'start', attempt: 4, resume: false }, OTHER_EXECUTION],
+    ['PLANNED', 0, 'the same run', { action: 'start', attempt: 1, resume: false }, SAME_RUN],
+    ['PLANNED', 0, 'another execution', { action: 'start', attempt: 1, resume: false }, OTHER_EXECUTION],
+    ['QUEUED', 1, 'the same run', { action: 'start', attempt: 1, resume: false }, SAME_RUN],
+    ['QUEUED', 2, 'a re-drive', { action: 'start', attempt: 2, resume: false }, REDRIVE],
   ])('a %s record at attempt %i, seen from %s, gives %j', (status, attempt, _run, decision, currentRun) => {
     expect(decideCopy(record(status, attempt), currentRun)).toEqual(decision);
+  });
+
+  describe('after a FAILED attempt, with duplicate executions', () => {
+    const failed = (startedBy: string[], waitingExecutions: string[]) => ({
+      ...record('FAILED', 2),
+      startedBy: new Set(startedBy),
+      waitingExecutions: new Set(waitingExecutions),
+    });
+    const OTHER = OTHER_EXECUTION.replace(/#0$/, '');
+
+    it('follows the next attempt when another waiting execution has not started one yet', () => {
+      expect(decideCopy(failed([WRITER_RUN], [EXECUTION, OTHER]), SAME_RUN)).toEqual({
+        action: 'follow',
+        attempt: 2,
+      });
+    });
+
+    it('starts the next attempt itself when it has not started one', () => {
+      expect(decideCopy(failed([WRITER_RUN], [EXECUTION, OTHER]), OTHER_EXECUTION)).toEqual({
+        action: 'start',
+        attempt: 3,
+        resume: false,
+      });
+    });
+
+    it('fails when every execution waiting has started an attempt already: the copy is really missing', () => {
+      expect(decideCopy(failed([WRITER_RUN, OTHER_EXECUTION], [EXECUTION, OTHER]), SAME_RUN)).toEqual({
+        action: 'fail',
+      });
+      expect(decideCopy(failed([WRITER_RUN, OTHER_EXECUTION], [EXECUTION, OTHER]), OTHER_EXECUTION)).toEqual({
+        action: 'fail',
+      });
+    });
+
+    it('counts a re-drive of a waiting execution as that execution having started one', () => {
+      expect(decideCopy(failed([WRITER_RUN, `${OTHER}#1`], [EXECUTION, OTHER]), SAME_RUN)).toEqual({
+        action: 'fail',
+      });
+    });
   });
 
   it('starts the next attempt after a FAILED record that has no run id', () => {
@@ -62,26 +105,20 @@ describe('decideCopy', () => {
 });
 
 describe('STATUS_RANK', () => {
-  const ALL: LedgerStatus[] = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'REJECTED', 'PLANNED'];
+  const ORDER: CopyStatus[] = ['PLANNED', 'QUEUED', 'PENDING', 'RUNNING', 'COMPLETED'];
 
-  it('ranks every status with a positive whole number', () => {
-    expect(Object.keys(STATUS_RANK).sort()).toEqual([...ALL].sort());
-    for (const status of ALL)
-      expect(Number.isInteger(STATUS_RANK[status]) && STATUS_RANK[status] > 0).toBe(true);
+  it('ranks every copy status', () => {
+    expect(Object.keys(STATUS_RANK).sort()).toEqual([...ORDER, 'FAILED'].sort());
   });
 
-  it('orders PENDING before RUNNING', () => {
-    expect(STATUS_RANK.PENDING).toBeLessThan(STATUS_RANK.RUNNING);
+  it('orders PLANNED, QUEUED, PENDING, RUNNING and the final statuses', () => {
+    const ranks = ORDER.map((status) => STATUS_RANK[status]);
+    expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
+    expect(new Set(ranks).size).toBe(ORDER.length);
   });
 
-  const FINAL: LedgerStatus[] = ['COMPLETED', 'FAILED', 'REJECTED', 'PLANNED'];
-
-  it.each(FINAL)('orders RUNNING before the final status %s', (status) => {
-    expect(STATUS_RANK.RUNNING).toBeLessThan(STATUS_RANK[status]);
-  });
-
-  it('ranks the final statuses equally, so none can overwrite another within an attempt', () => {
-    const ranks = new Set(FINAL.map((status) => STATUS_RANK[status]));
-    expect(ranks.size).toBe(1);
+  it('ranks the final statuses equally, and as high as a plan, so none can overwrite another', () => {
+    expect(STATUS_RANK.FAILED).toBe(STATUS_RANK.COMPLETED);
+    expect(PLAN_STATUS_RANK).toBe(STATUS_RANK.COMPLETED);
   });
 });

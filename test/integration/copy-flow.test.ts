@@ -1,0 +1,295 @@
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { reclaimCopySlots, SLOT_HOLD_GRACE_MS } from '../../lib/copy.js';
+import { copySlotsOf } from '../../lib/domain/copy-slots.js';
+import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
+import type { CopyPolicy } from '../../lib/domain/policy.js';
+import { buildReport } from '../../lib/operations/report.js';
+import type { BackupEmulatorOptions } from '../../local/backup-emulator.js';
+import {
+  backupJobCompleted,
+  DR_ACCOUNT,
+  DR_ISOLATED,
+  DR_WEST,
+  policyFor,
+  recoveryPointArn,
+} from '../../local/factories.js';
+import { LocalService, type LocalServiceOptions } from '../../local/local-service.js';
+
+/*
+ * Copying never stalls (issue 13): each repro of the issue, through the real state machine, the real handlers,
+ * DynamoDB Local and the AWS Backup emulator with AWS's copy quotas.
+ */
+
+let stack: LocalService | undefined;
+
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+async function startStack(
+  options: { policy?: CopyPolicy; emulator?: BackupEmulatorOptions } & Partial<LocalServiceOptions> = {},
+) {
+  stack = await LocalService.start({
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+    ...options,
+    policy: options.policy ?? policyFor(),
+    emulator: options.emulator ?? {},
+  });
+  return stack;
+}
+
+const DR_WEST_2 = `arn:aws:backup:us-west-2:${DR_ACCOUNT}:backup-vault:dr-west-2`;
+const TWO_DESTINATIONS = () => policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }]);
+
+async function deliverAll(s: LocalService, inputs: unknown[]) {
+  for (const input of inputs) s.seedFor(input);
+  await Promise.all(inputs.map((input) => s.deliver(input)));
+  await s.settle();
+  expect(s.deliveryErrors).toEqual([]);
+}
+
+/** Every (recovery point, destination) has exactly one COMPLETED copy job, and its ledger item says so. */
+async function expectEveryCopyCompletedOnce(
+  s: LocalService,
+  recoveryPoints: string[],
+  destinations: string[],
+) {
+  const report = await s.report();
+  for (const rp of recoveryPoints) {
+    for (const destination of destinations) {
+      const jobs = report.copyJobs.filter(
+        (job) =>
+          job.recoveryPointArn === rp && job.destinationVaultArn === destination && job.state === 'COMPLETED',
+      );
+      expect(jobs, `${rp} → ${destination}`).toHaveLength(1);
+      expect(
+        report.ledger.find(
+          (item) => item.recoveryPointArn === rp && item.destinationVaultArn === destination,
+        ),
+      ).toMatchObject({ status: 'COMPLETED', copyJobId: jobs[0]?.copyJobId });
+    }
+  }
+  return report;
+}
+
+/**
+ * Until no copy is PENDING or RUNNING: a Lambda still running after its execution ended (as happens on AWS) is
+ * not something settle() waits for.
+ */
+async function untilNoCopyInFlight(s: LocalService) {
+  for (let i = 0; i < 200; i++) {
+    const items = await s.ledger.scan();
+    if (!items.some((item) => item.status === 'PENDING' || item.status === 'RUNNING')) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** No copy slot is held once nothing runs. */
+async function expectNoSlotHeld(s: LocalService) {
+  const slots = await s.runtime.slots?.all();
+  expect(slots?.filter((slot) => Object.keys(slot.holders).length > 0)).toEqual([]);
+}
+
+const arnsOf = (events: { resources: string[] }[]) => events.map((event) => event.resources[0] as string);
+
+describe('copy slots released on every path, and "not now" never fails a copy', () => {
+  it('drains 20 recovery points through 150 ServiceUnavailable answers to StartCopyJob, every copy once', async () => {
+    const s = await startStack();
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 150 });
+    const events = Array.from({ length: 20 }, () => backupJobCompleted());
+    await deliverAll(s, events);
+
+    const report = await expectEveryCopyCompletedOnce(s, arnsOf(events), [DR_WEST]);
+    expect(report.status).toBe('SUCCEEDED');
+    expect(s.emulator.calls.errors.ServiceUnavailableException).toBe(150);
+    await expectNoSlotHeld(s);
+  }, 300_000);
+
+  it('copies everything when AWS runs one copy job at a time and each takes 2 seconds', async () => {
+    const s = await startStack({
+      policy: TWO_DESTINATIONS(),
+      emulator: { concurrencyLimit: 1, copyDurationMs: 2000 },
+    });
+    const events = [backupJobCompleted(), backupJobCompleted()];
+    await deliverAll(s, events);
+
+    const report = await expectEveryCopyCompletedOnce(s, arnsOf(events), [DR_WEST, DR_ISOLATED]);
+    expect(report.executions.map((e) => e.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    // AWS said "not now" and the copies waited for a slot instead of failing after the Retry's attempts.
+    expect(s.emulator.calls.errors.LimitExceededException ?? 0).toBeGreaterThan(0);
+    await expectNoSlotHeld(s);
+  }, 120_000);
+
+  it('copies one recovery point to its destinations in turn, never two jobs of one resource at once', async () => {
+    const s = await startStack({
+      policy: policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }, { vaultArn: DR_WEST_2 }]),
+      emulator: { copyDurationMs: 300 },
+    });
+    const event = backupJobCompleted();
+    await deliverAll(s, [event]);
+
+    await expectEveryCopyCompletedOnce(s, arnsOf([event]), [DR_WEST, DR_ISOLATED, DR_WEST_2]);
+    // The emulator answers LimitExceeded to a second job of one resource: none was ever tried.
+    expect(s.emulator.calls.errors.LimitExceededException ?? 0).toBe(0);
+  });
+
+  it('fails a copy with a clear reason once StartCopyJob has been unavailable longer than the patience', async () => {
+    const s = await startStack({ copyStartPatienceMs: 1 });
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 1000 });
+    const event = backupJobCompleted();
+    await deliverAll(s, [event]);
+
+    const report = await s.report();
+    expect(report.executions).toEqual([
+      expect.objectContaining({ status: 'FAILED', error: 'CopyStartUnavailableError' }),
+    ]);
+    expect(report.ledger.find((item) => item.destinationVaultArn === DR_WEST)).toMatchObject({
+      status: 'FAILED',
+      lastError: {
+        name: 'CopyStartUnavailableError',
+        message: expect.stringContaining('COPY_START_PATIENCE_HOURS'),
+      },
+    });
+    await expectNoSlotHeld(s);
+  });
+
+  it('gives back the slots of an execution whose Lambda died between taking them and starting the job', async () => {
+    const s = await startStack();
+    let crashed = false;
+    s.documents.middlewareStack.add(
+      (next) => async (args) => {
+        const values = (args.input as { ExpressionAttributeValues?: Record<string, unknown> })
+          .ExpressionAttributeValues;
+        if (!crashed && values?.[':status'] === 'PENDING') {
+          crashed = true;
+          throw Object.assign(new Error('Runtime exited with error: signal: killed'), {
+            name: 'Runtime.ExitError',
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'crashAfterTakingSlots' },
+    );
+    const event = backupJobCompleted();
+    await deliverAll(s, [event]);
+
+    const report = await s.report();
+    expect(report.executions).toEqual([
+      expect.objectContaining({ status: 'FAILED', error: 'Runtime.ExitError' }),
+    ]);
+    // The Execution Status Change rule gave the slots back; the copy stays in the ledger, PLANNED.
+    await expectNoSlotHeld(s);
+    expect(report.ledger.find((item) => item.destinationVaultArn === DR_WEST)?.status).toBe('PLANNED');
+  });
+
+  it('gives back the slots of an execution stopped while its copy task was starting the job', async () => {
+    const s = await startStack();
+    let unblock: () => void = () => {};
+    const blocked = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    let reachedClaim: () => void = () => {};
+    const atClaim = new Promise<void>((resolve) => {
+      reachedClaim = resolve;
+    });
+    s.documents.middlewareStack.add(
+      (next) => async (args) => {
+        const values = (args.input as { ExpressionAttributeValues?: Record<string, unknown> })
+          .ExpressionAttributeValues;
+        if (values?.[':status'] === 'PENDING') {
+          reachedClaim();
+          await blocked;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdAtClaim' },
+    );
+    const event = backupJobCompleted();
+    s.seedFor(event);
+    const executionArn = await s.deliver(event);
+    await atClaim;
+    const copy = {
+      recoveryPointArn: event.resources[0] as string,
+      destinationVaultArn: DR_WEST,
+      resourceType: 'EFS',
+    };
+    const key = copySlotsOf(copy, { perRegion: 100, byRegion: {} }).regional.key;
+    expect(Object.keys((await s.runtime.slots?.holders(key)) ?? {})).toHaveLength(1);
+
+    await s.sfn.send(new StopExecutionCommand({ executionArn }));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expectNoSlotHeld(s);
+    unblock();
+    await s.settle();
+    expect(s.stepFunctions.executions().map((e) => e.status)).toEqual(['ABORTED']);
+  });
+});
+
+describe('the ledger knows every planned copy, and executions fail only for a copy really missing', () => {
+  it('keeps every planned destination in the ledger when a sibling fails and the others are cancelled', async () => {
+    const s = await startStack({
+      policy: policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }, { vaultArn: DR_WEST_2 }]),
+      emulator: { copyDurationMs: 200 },
+    });
+    // The first StartCopyJob is refused for good; the other two copies (of the same resource) are waiting.
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'InvalidParameterValueException', count: 1 });
+    const event = backupJobCompleted();
+    await deliverAll(s, [event]);
+
+    await untilNoCopyInFlight(s);
+    const report = await s.report();
+    expect(report.executions).toEqual([expect.objectContaining({ status: 'FAILED' })]);
+    const copies = report.ledger.filter((item) => item.destinationVaultArn !== '*');
+    expect(copies.map((item) => item.destinationVaultArn).sort()).toEqual(
+      [DR_ISOLATED, DR_WEST, DR_WEST_2].sort(),
+    );
+    expect(copies.filter((item) => item.status === 'FAILED')).toHaveLength(1);
+    const summary = buildReport(report.ledger as LedgerRecord[], {
+      since: new Date(Date.now() - 3_600_000),
+      until: new Date(),
+      now: new Date(),
+    });
+    expect(summary.copies.total).toBe(3);
+    // A sibling's Lambda may still finish its copy after the execution failed (as on AWS): in progress or done.
+    expect(summary.oldestInProgress.length + summary.copies.byStatus.COMPLETED).toBe(2);
+    // Such a Lambda may also take a slot after the rule gave the execution's back: the reconciler's backstop.
+    await untilNoCopyInFlight(s);
+    await reclaimCopySlots(s.runtime, new Date(Date.now() + SLOT_HOLD_GRACE_MS));
+    await expectNoSlotHeld(s);
+  });
+
+  it('ends 50 duplicate executions SUCCEEDED when one copy job fails and the next attempt completes', async () => {
+    // Long enough a job that all 50 executions are waiting on it when it fails.
+    const s = await startStack({ emulator: { copyDurationMs: 3000 } });
+    s.emulator.failCopy({ destinationBackupVaultArn: DR_WEST }, { state: 'FAILED', message: 'injected' });
+    const event = backupJobCompleted(recoveryPointArn());
+    await deliverAll(
+      s,
+      Array.from({ length: 50 }, () => event),
+    );
+
+    const report = await s.report();
+    expect(report.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
+    expect(report.copyJobs.map((job) => job.state).sort()).toEqual(['COMPLETED', 'FAILED']);
+    await expectEveryCopyCompletedOnce(s, arnsOf([event]), [DR_WEST]);
+  }, 300_000);
+
+  it('fails duplicate executions once each has started one attempt of a copy that keeps failing', async () => {
+    const s = await startStack({ emulator: { copyDurationMs: 1000 } });
+    for (let i = 0; i < 2; i++) {
+      s.emulator.failCopy(
+        { destinationBackupVaultArn: DR_WEST },
+        { state: 'FAILED', message: 'KMS key denied' },
+      );
+    }
+    const event = backupJobCompleted();
+    await deliverAll(s, [event, event]);
+
+    // The second execution started the second attempt; then neither had another execution left to try.
+    const report = await s.report();
+    expect(report.copyJobs.map((job) => job.state)).toEqual(['FAILED', 'FAILED']);
+    expect(report.executions.map((e) => e.error)).toEqual(['CopyJobFailedError', 'CopyJobFailedError']);
+  });
+});
