@@ -16,6 +16,11 @@ import type {
   RecoveryPointCreator,
   StartCopyJobInput,
 } from '@aws-sdk/client-backup';
+import {
+  DEFAULT_REGIONAL_COPY_SLOTS,
+  RESOURCE_SLOTS,
+  VAULT_OVERFLOW_SLOTS,
+} from '../lib/domain/copy-slots.js';
 import { COPYABLE_STATUS_RULE, isCopyableStatus } from '../lib/domain/recovery-point.js';
 import {
   copyDirectionRefusal,
@@ -25,11 +30,6 @@ import {
   supportsColdStorage,
 } from '../lib/domain/resource-types.js';
 import { CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus, requestText } from './aws-faults.js';
-import {
-  DEFAULT_REGIONAL_COPY_SLOTS,
-  RESOURCE_SLOTS,
-  VAULT_OVERFLOW_SLOTS,
-} from '../lib/domain/copy-slots.js';
 import { type Clock, type ClockTimer, wallClock } from './clock.js';
 
 export type BackupOperation =

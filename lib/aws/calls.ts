@@ -49,19 +49,15 @@ const call = (command: string, action: string, on: CallTarget, more: Partial<Aws
   ...more,
 });
 
-// lib/aws/ledger.ts and lib/aws/copy-slots.ts, through @aws-sdk/lib-dynamodb's document commands.
+// lib/aws/ledger.ts and lib/aws/copy-slots.ts, through @aws-sdk/lib-dynamodb's document commands: copies, their
+// queue (the copy-slot-queue index) and the copy slots are items of the ledger table.
 const readTheLedger = call('GetCommand', 'dynamodb:GetItem', 'ledger table');
 const updateTheLedger = call('UpdateCommand', 'dynamodb:UpdateItem', 'ledger table');
-// TransactWriteItems has no IAM action of its own: each item is authorized as its PutItem, UpdateItem, DeleteItem
-// or ConditionCheckItem action (DynamoDB Developer Guide, "Using IAM with DynamoDB transactions").
 const keepCopySlots = [
   readTheLedger,
   updateTheLedger,
   call('PutCommand', 'dynamodb:PutItem', 'ledger table'),
   call('QueryCommand', 'dynamodb:Query', 'ledger table'),
-  call('TransactWriteCommand', 'dynamodb:PutItem', 'ledger table'),
-  call('TransactWriteCommand', 'dynamodb:UpdateItem', 'ledger table'),
-  call('TransactWriteCommand', 'dynamodb:DeleteItem', 'ledger table'),
 ];
 // lib/aws/sfn.ts: the task token is the capability; neither action has a resource type.
 const completeTasks = [
@@ -94,9 +90,12 @@ export const FUNCTION_CALLS: Record<string, readonly AwsCall[]> = {
   ],
   recordRejection: [updateTheLedger],
   copyJobEvents: [...keepCopySlots, ...completeTasks],
+  releaseCopySlots: [...keepCopySlots, ...completeTasks],
   reconcile: [
     call('paginateListRecoveryPointsByBackupVault', 'backup:ListRecoveryPointsByBackupVault', 'source vault'),
     call('StartExecutionCommand', 'states:StartExecution', 'state machine'),
+    // lib/aws/resource-index.ts: the RPO metrics read the byResource index.
+    call('paginateQuery', 'dynamodb:Query', 'ledger table'),
     ...keepCopySlots,
     ...completeTasks,
   ],

@@ -77,8 +77,6 @@ export interface LedgerRecord {
   lastJobOutcome?: { copyJobId: string; state: string; statusMessage?: string };
   /** Task tokens of the copy tasks waiting for this copy to end. */
   waiters?: string[];
-  /** The source resource (one copy or backup job per resource at a time). */
-  resourceArn?: string;
   /** While QUEUED and waiting: the copy slot key it waits for (the sparse queue index's partition key). */
   slotQueue?: string;
   /** While waiting: when it first queued for this attempt (the queue index's sort key), so it keeps its place. */

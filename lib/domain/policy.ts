@@ -211,12 +211,11 @@ export const PlannedCopySchema = z.object({
   lifecycle: LifecycleSchema.optional(),
   lifecycleSource: z.enum(['policy', 'inherit', 'none']),
   resourceType: z.string(),
-  /** The source resource: AWS runs one backup or copy job per resource at a time. */
+  /** The protected resource (DescribeRecoveryPoint ResourceArn), recorded on the copy's ledger item: AWS runs
+   *  one backup or copy job per resource at a time, and coverage asks by it. */
   resourceArn: z.string().optional(),
   isParent: z.boolean(),
   rule: z.string(),
-  /** The protected resource (DescribeRecoveryPoint ResourceArn), recorded on the copy's ledger item. */
-  resourceArn: z.string().optional(),
   /** When the source backup finished (ISO-8601), for the backup-to-copy latency metric. */
   sourceCompletionDate: z.string().optional(),
 });
@@ -348,7 +347,6 @@ export function planCopies(
       ...(recoveryPoint.resourceArn ? { resourceArn: recoveryPoint.resourceArn } : {}),
       isParent: recoveryPoint.isParent,
       rule,
-      ...(recoveryPoint.resourceArn ? { resourceArn: recoveryPoint.resourceArn } : {}),
       ...(recoveryPoint.completionDate ? { sourceCompletionDate: recoveryPoint.completionDate } : {}),
       ...lifecycle,
     };

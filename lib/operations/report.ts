@@ -1,7 +1,15 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { type CopyStatus, type LedgerError, type LedgerRecord, PLAN_KEY } from '../domain/ledger-record.js';
 
-const COPY_STATUSES: CopyStatus[] = ['PLANNED', 'QUEUED', 'PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'REJECTED'];
+const COPY_STATUSES: CopyStatus[] = [
+  'PLANNED',
+  'QUEUED',
+  'PENDING',
+  'RUNNING',
+  'COMPLETED',
+  'FAILED',
+  'REJECTED',
+];
 const IN_PROGRESS: CopyStatus[] = ['PLANNED', 'QUEUED', 'PENDING', 'RUNNING'];
 
 export interface ReportWindow {

@@ -1,7 +1,5 @@
 import { RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { CopySlots } from '../../lib/aws/copy-slots.js';
-import { grantFreeSlots } from '../../lib/copy.js';
 import { copySlotHolder } from '../../lib/domain/keys.js';
 import type { AwsFault } from '../../local/aws-faults.js';
 import { DUMMY_CREDENTIALS } from '../../local/dynamodb-local.js';
@@ -136,32 +134,6 @@ describe('every retryable AWS answer, on every call the state machine makes', ()
       s,
       ANSWERS.map((error) => [{ service: 'Backup', operation: 'DescribeCopyJob', error }]),
       { shared: true },
-    );
-  });
-
-  it('copies once when queueing for a copy slot meets each answer', async () => {
-    const s = await start({ dynamoDbFaults: true, copySlots: 1 });
-    const slots = s.runtime.slots as CopySlots;
-    // The one slot is held: every copy queues (TransactWriteItems puts its queue entry) until all faults are met.
-    await slots.acquire('held-by-the-test');
-    const perCopy = 8;
-    await runCases(
-      s,
-      Array.from({ length: Math.ceil(ANSWERS.length / perCopy) }, (_, i) =>
-        ANSWERS.slice(i * perCopy, (i + 1) * perCopy).map((error) => ({
-          service: 'DynamoDB' as const,
-          operation: 'TransactWriteItems',
-          error,
-        })),
-      ),
-      {
-        whileRunning: async () => {
-          await expect.poll(() => s.pendingFaults(), { timeout: 60_000, interval: 100 }).toBe(0);
-          // As the reconciler does with a slot nobody handed on.
-          await slots.release('held-by-the-test');
-          await grantFreeSlots(slots, s.sfn);
-        },
-      },
     );
   });
 

@@ -58,7 +58,15 @@ describe('buildReport', () => {
     );
 
     expect(report.copies.total).toBe(6);
-    expect(report.copies.byStatus).toEqual({ PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 1, COMPLETED: 3, FAILED: 1, REJECTED: 1 });
+    expect(report.copies.byStatus).toEqual({
+      PLANNED: 0,
+      QUEUED: 0,
+      PENDING: 0,
+      RUNNING: 1,
+      COMPLETED: 3,
+      FAILED: 1,
+      REJECTED: 1,
+    });
     expect(report.copies.byDestination).toEqual([
       {
         destinationVaultArn: DR_WEST,
@@ -87,7 +95,15 @@ describe('buildReport', () => {
       window,
     );
 
-    expect(report.copies.byStatus).toEqual({ PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 0, REJECTED: 0 });
+    expect(report.copies.byStatus).toEqual({
+      PLANNED: 0,
+      QUEUED: 0,
+      PENDING: 0,
+      RUNNING: 0,
+      COMPLETED: 1,
+      FAILED: 0,
+      REJECTED: 0,
+    });
     expect(report.failures).toEqual([]);
     expect(report.plans.total).toBe(0);
     expect(report).toMatchObject({ since: window.since.toISOString(), until: window.until.toISOString() });
@@ -228,7 +244,15 @@ describe('the ledger report against DynamoDB Local', () => {
       now,
     });
 
-    expect(report.copies.byStatus).toEqual({ PLANNED: 0, QUEUED: 0, PENDING: 0, RUNNING: 0, COMPLETED: 1, FAILED: 1, REJECTED: 0 });
+    expect(report.copies.byStatus).toEqual({
+      PLANNED: 0,
+      QUEUED: 0,
+      PENDING: 0,
+      RUNNING: 0,
+      COMPLETED: 1,
+      FAILED: 1,
+      REJECTED: 0,
+    });
     expect(report.copies.byDestination).toEqual([
       {
         destinationVaultArn: DR_WEST,
