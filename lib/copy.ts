@@ -26,7 +26,7 @@ import {
   ThrottlingException,
 } from './errors.js';
 import { logger } from './logger.js';
-import { count, Metric, seconds } from './metrics.js';
+import { count, Metric, MetricUnit, metrics, seconds } from './metrics.js';
 
 export interface CopyDependencies {
   ledger: CopyLedger;
@@ -315,7 +315,22 @@ export async function reclaimCopySlots(deps: SlotDependencies, now: Date): Promi
       if (await deps.slots.give(slot.key, holder)) released++;
     }
   }
-  for (const slot of slotItems) await grantWaiting(deps, slot.key);
+  let waiting = 0;
+  let oldestQueuedAt: string | undefined;
+  for (const slot of slotItems) {
+    await grantWaiting(deps, slot.key);
+    const queue = await deps.ledger.queueDepth(slot.key);
+    waiting += queue.waiting;
+    if (queue.oldestQueuedAt && (!oldestQueuedAt || queue.oldestQueuedAt < oldestQueuedAt))
+      oldestQueuedAt = queue.oldestQueuedAt;
+  }
+  // What is left waiting once every free slot is handed out: the dashboard's "copies waiting for a slot".
+  count(Metric.CopiesWaitingForSlot, waiting);
+  metrics.addMetric(
+    Metric.OldestSlotWaitMinutes,
+    MetricUnit.NoUnit,
+    oldestQueuedAt ? Math.max(0, (now.getTime() - Date.parse(oldestQueuedAt)) / 60_000) : 0,
+  );
   return released;
 }
 

@@ -24,6 +24,10 @@ export const Metric = {
   ResourcesOutsideRpo: 'ResourcesOutsideRpo',
   /** Per destination and in all: the age, in hours, of the oldest of the resources' newest copies. */
   OldestCopyAgeHours: 'OldestCopyAgeHours',
+  /** Hourly, from the reconciler: copies QUEUED for a copy slot, in all. */
+  CopiesWaitingForSlot: 'CopiesWaitingForSlot',
+  /** Hourly, from the reconciler: how long the copy waiting longest for a slot has waited, in minutes. */
+  OldestSlotWaitMinutes: 'OldestSlotWaitMinutes',
 } as const;
 
 export type MetricName = (typeof Metric)[keyof typeof Metric];

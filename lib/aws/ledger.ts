@@ -304,6 +304,28 @@ export class CopyLedger {
     return (Items ?? []) as LedgerRecord[];
   }
 
+  /** How many copies wait for slot `slotKey`, and since when the longest has. */
+  async queueDepth(slotKey: string): Promise<{ waiting: number; oldestQueuedAt?: string }> {
+    let waiting = 0;
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: SLOT_QUEUE_INDEX,
+          KeyConditionExpression: 'slotQueue = :slot',
+          ExpressionAttributeValues: { ':slot': slotKey },
+          Select: 'COUNT',
+          ExclusiveStartKey,
+        }),
+      );
+      waiting += page.Count ?? 0;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    const [oldest] = waiting > 0 ? await this.waiting(slotKey, 1) : [];
+    return { waiting, ...(oldest?.queuedAt ? { oldestQueuedAt: oldest.queuedAt } : {}) };
+  }
+
   /**
    * Takes a granted copy out of its queue; returns the tasks to wake, or undefined when another granter (or
    * the copy's own task) took it first.

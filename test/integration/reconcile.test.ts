@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
 import { BackupClient } from '@aws-sdk/client-backup';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -7,6 +8,7 @@ import { CopySlots } from '../../lib/aws/copy-slots.js';
 import { reconcileExecutionName } from '../../lib/domain/keys.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
 import { ConfigurationError } from '../../lib/errors.js';
+import { collectMetrics, publishMetrics } from '../../lib/metrics.js';
 import { loadReconcileSettings, type ReconcileResult, reconcile } from '../../lib/reconcile.js';
 import { createRuntime } from '../../lib/runtime.js';
 import type { BackupEmulatorOptions, RecoveryPoint } from '../../local/backup-emulator.js';
@@ -339,6 +341,42 @@ describe('the reconciler, through the real state machine', () => {
     expect(report.copyJobs).toEqual([
       expect.objectContaining({ recoveryPointArn: event.resources[0], state: 'COMPLETED' }),
     ]);
+  });
+});
+
+describe('the hourly queue measure', () => {
+  it('counts the copies still waiting for a slot after handing out free ones, and how long the oldest has waited', async () => {
+    stack = await LocalService.start({
+      policy: policyFor(),
+      dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      copySlots: 1,
+    });
+    const s = stack;
+    const event = backupJobCompleted();
+    // The resource's one slot is held by a live copy (to another vault): the reconciler leaves it be.
+    const holder = {
+      recoveryPointArn: recoveryPointArn(),
+      destinationVaultArn: DR_ISOLATED,
+      resourceType: 'EFS',
+      resourceArn: event.detail.resourceArn as string,
+    };
+    const slots = new CopySlots(s.documents, s.ledger.tableName, { perRegion: 1, byRegion: {} });
+    await slots.acquire(holder, 'arn:aws:states:us-east-1:123456789012:execution:copy:alive');
+    s.seedFor(event);
+    await s.deliver(event);
+    const key = `resource#${holder.resourceArn}`;
+    while ((await s.ledger.waiting(key, 1)).length === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    const emitted: EmfOutput[] = [];
+    collectMetrics((emf) => emitted.push(emf));
+    await reconcilerFor(s)();
+    publishMetrics();
+    const measured = emitted.find((emf) => 'CopiesWaitingForSlot' in emf);
+    expect(measured).toMatchObject({ CopiesWaitingForSlot: 1, service: 'backup-copy-orchestrator' });
+    expect(measured?.OldestSlotWaitMinutes).toBeGreaterThanOrEqual(0);
+    expect(measured?.OldestSlotWaitMinutes).toBeLessThan(5);
   });
 });
 

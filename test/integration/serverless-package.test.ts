@@ -659,7 +659,7 @@ describe('the dashboard', () => {
         expect(dimensions).toEqual({ StateMachineArn: machineArn });
       }
     }
-    // What the issue asks the dashboard to show (copies waiting for a slot have no metric yet).
+    // What the issue asks the dashboard to show.
     expect(named.map(([, name]) => name)).toEqual(
       expect.arrayContaining([
         Metric.CopiesStarted,
@@ -667,6 +667,8 @@ describe('the dashboard', () => {
         Metric.CopiesFailed,
         Metric.ThrottledAnswers,
         Metric.ResourcesOutsideRpo,
+        Metric.CopiesWaitingForSlot,
+        Metric.OldestSlotWaitMinutes,
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
       ]),
