@@ -59,11 +59,8 @@ const keepCopySlots = [
   call('PutCommand', 'dynamodb:PutItem', 'ledger table'),
   call('QueryCommand', 'dynamodb:Query', 'ledger table'),
 ];
-// lib/aws/sfn.ts: the task token is the capability; neither action has a resource type.
-const completeTasks = [
-  call('SendTaskSuccessCommand', 'states:SendTaskSuccess', 'no resource'),
-  call('SendTaskFailureCommand', 'states:SendTaskFailure', 'no resource'),
-];
+// lib/aws/sfn.ts: the task token is the capability; the action has no resource type.
+const completeTasks = [call('SendTaskSuccessCommand', 'states:SendTaskSuccess', 'no resource')];
 
 /** Per function of serverless.yml, every call its code can make. */
 export const FUNCTION_CALLS: Record<string, readonly AwsCall[]> = {

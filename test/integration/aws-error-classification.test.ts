@@ -137,7 +137,7 @@ describe('every retryable AWS answer, on every call the state machine makes', ()
     );
   });
 
-  it('delivers a failed copy through each answer on SendTaskFailure, and a re-drive copies once', async () => {
+  it('delivers a failed copy through each answer on the SendTaskSuccess that wakes its task, and a re-drive copies once', async () => {
     const s = await start({ timeScale: 0.00003 });
     const events = ANSWERS.map(() => backupJobCompleted());
     for (const event of events) {
@@ -147,8 +147,9 @@ describe('every retryable AWS answer, on every call the state machine makes', ()
         { state: 'FAILED', message: 'KMS key denied' },
       );
     }
-    // The failure names only the task token and the job: each answer goes to whichever call comes next.
-    for (const error of ANSWERS) s.injectFault({ service: 'SFN', operation: 'SendTaskFailure', error });
+    // The failed attempt wakes the waiting task (ATTEMPT_FAILED), naming only its token: each answer goes to
+    // whichever call comes next.
+    for (const error of ANSWERS) s.injectFault({ service: 'SFN', operation: 'SendTaskSuccess', error });
     const executionArns = await Promise.all(events.map((event) => s.deliver(event)));
     await s.settle();
     const failed = await s.report();
