@@ -1,5 +1,5 @@
 import { createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
-import { loadConfig } from '../lib/config.js';
+import { loadSettings } from '../lib/config.js';
 import { type CopyDependencies, releaseExecutionSlots } from '../lib/copy.js';
 import { ExecutionStatusChangeSchema } from '../lib/domain/execution-event.js';
 import { atColdStart, lambdaHandler } from '../lib/handler.js';
@@ -23,6 +23,6 @@ export const createHandler = (deps: () => Pick<CopyDependencies, 'ledger' | 'sfn
 
 export const handler = createHandler(
   atColdStart(() =>
-    createRuntime(loadConfig(), { documents: createDocumentClient(), sfn: createSfnClient() }),
+    createRuntime(loadSettings(), { documents: createDocumentClient(), sfn: createSfnClient() }),
   ),
 );
