@@ -183,35 +183,34 @@ export class CopyLedger {
   }
 
   /** Adds a task waiting on a RUNNING copy; false when the copy is no longer running that attempt. */
-  async addWaiter(
+  addWaiter(
     key: CopyKey,
     attempt: number,
     waiter: { taskToken: string; executionArn: string },
   ): Promise<boolean> {
-    const condition = '#attempt = :attempt AND #status = :status';
-    const added = await this.update(
-      key,
-      { attempt, status: 'RUNNING' },
-      { condition, ...this.waiterOptions(waiter) },
-    );
-    return added !== undefined;
+    return this.waitOn(key, attempt, 'RUNNING', waiter);
   }
 
   /**
    * Adds a task to wait, after `attempt` FAILED, for the next attempt another execution is about to start (it
    * ends the same way, so the same waiters hear of it); false when the item has moved on.
    */
-  async addFollower(
+  addFollower(
     key: CopyKey,
     attempt: number,
     waiter: { taskToken: string; executionArn: string },
   ): Promise<boolean> {
+    return this.waitOn(key, attempt, 'FAILED', waiter);
+  }
+
+  private async waitOn(
+    key: CopyKey,
+    attempt: number,
+    status: 'RUNNING' | 'FAILED',
+    waiter: { taskToken: string; executionArn: string },
+  ): Promise<boolean> {
     const condition = '#attempt = :attempt AND #status = :status';
-    const added = await this.update(
-      key,
-      { attempt, status: 'FAILED' },
-      { condition, ...this.waiterOptions(waiter) },
-    );
+    const added = await this.update(key, { attempt, status }, { condition, ...this.waiterOptions(waiter) });
     return added !== undefined;
   }
 
