@@ -37,7 +37,8 @@ describe('loadConfig', () => {
     expect(loadSettings(goodEnv({ COPY_SLOTS: '3' }))).toEqual({
       ledgerTable: 'backup-copy-ledger',
       copySlots: 3,
-      copySlotLeaseMs: 13 * 3_600_000,
+      copySlotsByRegion: {},
+      copyStartPatienceMs: 8 * 3_600_000,
     });
   });
 

@@ -108,7 +108,7 @@ describe('STATUS_RANK', () => {
   const ORDER: CopyStatus[] = ['PLANNED', 'QUEUED', 'PENDING', 'RUNNING', 'COMPLETED'];
 
   it('ranks every copy status', () => {
-    expect(Object.keys(STATUS_RANK).sort()).toEqual([...ORDER, 'FAILED'].sort());
+    expect(Object.keys(STATUS_RANK).sort()).toEqual([...ORDER, 'FAILED', 'REJECTED'].sort());
   });
 
   it('orders PLANNED, QUEUED, PENDING, RUNNING and the final statuses', () => {
