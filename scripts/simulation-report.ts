@@ -167,7 +167,9 @@ export function formatReport(report: SimulationDocument, trace: Trace): string {
       ]).split('\n'),
     );
   }
-  if (report.coverage) lines.push('', 'Coverage (npm run coverage):', formatCoverage(report.coverage));
+  // One entry per line: each line is escaped on its own below, which would turn the table's newlines into text.
+  if (report.coverage)
+    lines.push('', 'Coverage (npm run coverage):', ...formatCoverage(report.coverage).split('\n'));
   const byStatus = new Map<string, number>();
   for (const { status } of report.executions) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   const executions = [...byStatus].map(([status, count]) => `${count} ${status}`).join(', ');

@@ -197,6 +197,15 @@ describe('simulate', () => {
     expect(coverage.summary).toMatchObject({ rows: 3, resources: 1, byStatus: { OK: 3, LATE: 0, NEVER: 0 } });
   });
 
+  it('prints the coverage table after the run, a row per line', async () => {
+    const result = await runCommand('simulate.ts', ['--event', BACKUP_JOB, '--coverage']);
+    expect(result.code).toBe(0);
+    const table = result.stdout.slice(result.stdout.indexOf('Coverage (npm run coverage):')).split('\n');
+    expect(table[1]).toMatch(/^RESOURCE +TYPE +DESTINATION +STATUS/);
+    expect(table.filter((line) => / OK /.test(line))).toHaveLength(3);
+    expect(result.stdout).not.toContain('\\u000a');
+  });
+
   it('escapes control characters of an ARN in its trace, and ties Map states to their destination', async () => {
     const arn = `arn:aws:backup:us-east-1:111111111111:recovery-point:${ESC}evil`;
     const input = file(
