@@ -52,6 +52,28 @@ function backupClientFor(s: LocalService): BackupClient {
 }
 
 /** One reconciler run over the stack, as the scheduled function would run it now. */
+/**
+ * Holds the one slot of a new resource for a copy to another vault, taken by `executionArn` at `takenAt`, then
+ * delivers a backup of that resource, whose copy queues behind it; returns that event.
+ */
+async function queueBehindHeldSlot(s: LocalService, executionArn: string, takenAt = () => new Date()) {
+  const event = backupJobCompleted();
+  const holder = {
+    recoveryPointArn: recoveryPointArn(),
+    destinationVaultArn: DR_ISOLATED,
+    resourceType: 'EFS',
+    resourceArn: event.detail.resourceArn as string,
+  };
+  const slots = new CopySlots(s.documents, s.ledger.tableName, { perRegion: 1, byRegion: {} }, takenAt);
+  expect(await slots.acquire(holder, executionArn)).toEqual({ granted: true });
+  s.seedFor(event);
+  await s.deliver(event);
+  while ((await s.ledger.waiting(`resource#${holder.resourceArn}`, 1)).length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return event;
+}
+
 function reconcilerFor(s: LocalService, policy: CopyPolicy = policyFor(), pageSize?: number) {
   const backup = backupClientFor(s);
   return () =>
@@ -302,31 +324,13 @@ describe('the reconciler, through the real state machine', () => {
       copySlots: 1,
     });
     const s = stack;
-    const limits = { perRegion: 1, byRegion: {} };
-    const event = backupJobCompleted();
     // The resource's one slot is held by a copy (to another vault) whose execution died 20 minutes ago, and no
     // event said so.
-    const dead = {
-      recoveryPointArn: recoveryPointArn(),
-      destinationVaultArn: DR_ISOLATED,
-      resourceType: 'EFS',
-      resourceArn: event.detail.resourceArn as string,
-    };
-    const slots = new CopySlots(
-      s.documents,
-      s.ledger.tableName,
-      limits,
+    const event = await queueBehindHeldSlot(
+      s,
+      'arn:aws:states:us-east-1:123456789012:execution:copy:dead',
       () => new Date(Date.now() - 20 * 60_000),
     );
-    expect(await slots.acquire(dead, 'arn:aws:states:us-east-1:123456789012:execution:copy:dead')).toEqual({
-      granted: true,
-    });
-    s.seedFor(event);
-    await s.deliver(event);
-    const key = `resource#${dead.resourceArn}`;
-    while ((await s.ledger.waiting(key, 1)).length === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
     await new Promise((resolve) => setTimeout(resolve, 500));
     // No copy ended to hand the slot on: the copy still waits.
     expect(s.stepFunctions.executions().map((execution) => execution.status)).toEqual(['RUNNING']);
@@ -352,22 +356,8 @@ describe('the hourly queue measure', () => {
       copySlots: 1,
     });
     const s = stack;
-    const event = backupJobCompleted();
     // The resource's one slot is held by a live copy (to another vault): the reconciler leaves it be.
-    const holder = {
-      recoveryPointArn: recoveryPointArn(),
-      destinationVaultArn: DR_ISOLATED,
-      resourceType: 'EFS',
-      resourceArn: event.detail.resourceArn as string,
-    };
-    const slots = new CopySlots(s.documents, s.ledger.tableName, { perRegion: 1, byRegion: {} });
-    await slots.acquire(holder, 'arn:aws:states:us-east-1:123456789012:execution:copy:alive');
-    s.seedFor(event);
-    await s.deliver(event);
-    const key = `resource#${holder.resourceArn}`;
-    while ((await s.ledger.waiting(key, 1)).length === 0) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await queueBehindHeldSlot(s, 'arn:aws:states:us-east-1:123456789012:execution:copy:alive');
 
     const emitted: EmfOutput[] = [];
     collectMetrics((emf) => emitted.push(emf));
