@@ -44,6 +44,11 @@ export interface BackupEmulatorOptions {
   copyDurationMs?: number;
   /** Copy jobs CREATED or RUNNING per account before StartCopyJob answers LimitExceededException. Default Infinity. */
   concurrencyLimit?: number;
+  /** AWS Backup's copy quotas, each answered with LimitExceededException when exceeded. Default none. */
+  copyQuotas?: CopyQuotas;
+  /** Windows of the clock (epoch ms, `from` inclusive, `to` exclusive) in which every operation answers
+   *  ServiceUnavailableException (HTTP 503), as in a regional outage; copy jobs keep running. Default none. */
+  outages?: readonly { from: number; to: number }[];
   /** How long an IdempotencyToken maps to its job. Default 24 h. */
   idempotencyWindowMs?: number;
   /** Swallow Copy Job State Change events (EventBridge delivery is best effort). Default false. */
@@ -59,7 +64,27 @@ export interface BackupEmulatorOptions {
   describeUnseededRecoveryPoints?: boolean;
 }
 
-type ResolvedOptions = Required<BackupEmulatorOptions>;
+/**
+ * "AWS Backup quotas" (developer guide): 100 concurrent copy jobs per account per destination Region, then up to 5
+ * more per destination vault; 1 concurrent backup or copy job per resource.
+ */
+export interface CopyQuotas {
+  /** Concurrent copy jobs per (account, destination Region) before the per-vault overflow. AWS: 100. */
+  perDestinationRegion: number;
+  /** Further concurrent copy jobs per destination vault once the Region's are taken. AWS: 5. */
+  perDestinationVaultOverflow: number;
+  /** Concurrent copy jobs per source resource (ResourceArn). AWS: 1. */
+  perResource: number;
+}
+
+export const AWS_COPY_QUOTAS: CopyQuotas = {
+  perDestinationRegion: 100,
+  perDestinationVaultOverflow: 5,
+  perResource: 1,
+};
+
+type ResolvedOptions = Required<Omit<BackupEmulatorOptions, 'copyQuotas'>> &
+  Pick<BackupEmulatorOptions, 'copyQuotas'>;
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -227,6 +252,8 @@ export class BackupEmulator {
   private recoveryPoints = new Map<string, RecoveryPoint>();
   private vaults = new Set<string>();
   private jobs = new Map<string, JobRecord>();
+  /** Jobs CREATED or RUNNING, oldest first: what advance() and the quotas look at, however many jobs ended. */
+  private activeJobs = new Set<JobRecord>();
   private tokens = new Map<string, { jobId: string; fingerprint: string; at: number }>();
   private faults: Array<Required<Pick<FaultSpec, 'count'>> & FaultSpec> = [];
   private failRules: FailRule[] = [];
@@ -241,6 +268,7 @@ export class BackupEmulator {
       runningAfterMs: 0,
       copyDurationMs: 0,
       concurrencyLimit: Number.POSITIVE_INFINITY,
+      outages: [],
       idempotencyWindowMs: DAY_MS,
       dropCopyJobEvents: false,
       operationLatencyMs: {},
@@ -251,6 +279,8 @@ export class BackupEmulator {
     };
     this.vaults = new Set(this.options.vaults);
     this.server = createServer((req, res) => void this.onRequest(req, res));
+    // Node closes a keep-alive socket idle for 5 s; under a burst the SDK reuses one just as it closes (ECONNRESET).
+    this.server.keepAliveTimeout = 10 * 60_000;
   }
 
   static async start(options: BackupEmulatorOptions = {}): Promise<BackupEmulator> {
@@ -329,7 +359,7 @@ export class BackupEmulator {
   /** Moves every job to the state the clock says it is in, emitting one event per transition. */
   advance(): void {
     const now = this.options.clock.now();
-    for (const rec of this.jobs.values()) {
+    for (const rec of this.activeJobs) {
       if (rec.state === 'CREATED' && now >= rec.runningAt) this.transition(rec, 'RUNNING', rec.runningAt);
       if (rec.state === 'RUNNING' && now >= rec.finishAt) this.finish(rec, rec.finishAt);
     }
@@ -355,6 +385,7 @@ export class BackupEmulator {
     this.recoveryPoints.clear();
     this.vaults = new Set(this.options.vaults);
     this.jobs.clear();
+    this.activeJobs.clear();
     this.tokens.clear();
     this.faults = [];
     this.failRules = [];
@@ -404,6 +435,10 @@ export class BackupEmulator {
       const delay = this.options.operationLatencyMs[route.operation] ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       this.advance();
+      const now = this.options.clock.now();
+      if (this.options.outages.some(({ from, to }) => from <= now && now < to)) {
+        throw new ApiError('ServiceUnavailableException', 'Injected outage', 503);
+      }
       const fault = this.takeFault(route.operation);
       if (fault && !fault.afterApply) throw faultError(fault);
       const result = this.dispatch(route, parseBody(chunks), url.searchParams);
@@ -510,15 +545,14 @@ export class BackupEmulator {
     }
     this.validateLifecycle(request.Lifecycle, source.ResourceType);
     const accountId = ARN.exec(source.RecoveryPointArn)?.[1] ?? this.options.accountId;
-    const active = [...this.jobs.values()].filter(
-      (j) => j.accountId === accountId && (j.state === 'CREATED' || j.state === 'RUNNING'),
-    ).length;
-    if (active >= this.options.concurrencyLimit) {
+    const active = [...this.activeJobs].filter((j) => j.accountId === accountId);
+    if (active.length >= this.options.concurrencyLimit) {
       throw new ApiError(
         'LimitExceededException',
-        `Account ${accountId} already has ${active} copy jobs in progress (limit ${this.options.concurrencyLimit})`,
+        `Account ${accountId} already has ${active.length} copy jobs in progress (limit ${this.options.concurrencyLimit})`,
       );
     }
+    if (this.options.copyQuotas) this.checkCopyQuotas(this.options.copyQuotas, active, request, source);
     const runningAt = now + this.options.runningAfterMs;
     const rec: JobRecord = {
       id: randomUUID().toUpperCase(),
@@ -534,11 +568,45 @@ export class BackupEmulator {
       outcome: this.takeOutcome(request),
     };
     this.jobs.set(rec.id, rec);
+    this.activeJobs.add(rec);
     this.advanceAt(rec.runningAt);
     if (rec.finishAt > rec.runningAt) this.advanceAt(rec.finishAt);
     if (token !== undefined) this.tokens.set(token, { jobId: rec.id, fingerprint, at: now });
     this.emit(rec, now);
     return { CopyJobId: rec.id, CreationDate: new Date(now), IsParent: source.IsParent };
+  }
+
+  /** `active`: the account's jobs in progress. */
+  private checkCopyQuotas(
+    quotas: CopyQuotas,
+    active: JobRecord[],
+    request: StartCopyJobInput,
+    source: RecoveryPoint,
+  ): void {
+    const vault = request.DestinationBackupVaultArn ?? '';
+    const regionOf = (arn: string | undefined) => (arn ?? '').split(':')[3] ?? '';
+    const region = regionOf(vault);
+    const sameResource = active.filter((j) => j.source.ResourceArn === source.ResourceArn).length;
+    if (sameResource >= quotas.perResource) {
+      throw new ApiError(
+        'LimitExceededException',
+        `Resource ${source.ResourceArn} already has ${sameResource} backup or copy jobs in progress (limit ${quotas.perResource})`,
+      );
+    }
+    const inRegion = active.filter((j) => regionOf(j.request.DestinationBackupVaultArn) === region);
+    const vaults = new Set([vault, ...inRegion.map((j) => j.request.DestinationBackupVaultArn)]);
+    const limit = quotas.perDestinationRegion + quotas.perDestinationVaultOverflow * vaults.size;
+    const inVault = inRegion.filter((j) => j.request.DestinationBackupVaultArn === vault).length;
+    // The Region's jobs first, then each vault's overflow: a vault may hold at most the Region's plus its own.
+    if (
+      inRegion.length >= limit ||
+      inVault >= quotas.perDestinationRegion + quotas.perDestinationVaultOverflow
+    ) {
+      throw new ApiError(
+        'LimitExceededException',
+        `Account already has ${inRegion.length} copy jobs in progress to ${region} (limit ${limit})`,
+      );
+    }
   }
 
   private validateLifecycle(lifecycle: Lifecycle | undefined, resourceType: string): void {
@@ -592,6 +660,7 @@ export class BackupEmulator {
 
   private transition(rec: JobRecord, state: EmulatedCopyJobState, at: number): void {
     rec.state = state;
+    if (state !== 'CREATED' && state !== 'RUNNING') this.activeJobs.delete(rec);
     this.emit(rec, at);
   }
 

@@ -92,6 +92,8 @@ export class VirtualClock implements Clock {
   private running = false;
   private lastReal = performance.now();
   private readonly queue = new Queue();
+  /** Virtual ms the clock advanced while work was in flight (the rest it jumped from timer to timer). */
+  busyAdvancedMs = 0;
 
   /** `busyRate`: virtual ms per wall-clock ms while work is in flight. */
   constructor(
@@ -143,7 +145,11 @@ export class VirtualClock implements Clock {
   private readonly tick = (): void => {
     if (!this.running) return;
     const real = performance.now();
-    if (this.busyCount > 0) this.virtualMs += (real - this.lastReal) * this.busyRate;
+    if (this.busyCount > 0) {
+      const advanced = (real - this.lastReal) * this.busyRate;
+      this.virtualMs += advanced;
+      this.busyAdvancedMs += advanced;
+    }
     this.lastReal = real;
     // Quiet across two turns of the event loop: no I/O callback or microtask is about to start more work.
     this.quietTicks = this.busyCount === 0 ? this.quietTicks + 1 : 0;

@@ -214,6 +214,44 @@ describe('StartCopyJob limits and faults', () => {
     expect(emulator.calls.errors.LimitExceededException).toBe(1);
   });
 
+  it("enforces AWS's copy quotas: per destination Region plus each vault's overflow, one job per resource", async () => {
+    const clock = manualClock();
+    const quotas = { perDestinationRegion: 2, perDestinationVaultOverflow: 1, perResource: 1 };
+    const { emulator, client } = await setup({ clock, copyQuotas: quotas, copyDurationMs: 10_000 });
+    const resource = (i: number) =>
+      emulator.seedRecoveryPoint({ ResourceArn: `arn:aws:ec2:us-east-1:111111111111:volume/vol-${i}` });
+    const [a, b, c, d, e] = [1, 2, 3, 4, 5].map(resource) as RecoveryPoint[];
+    const start = (rp: RecoveryPoint, destination = DEST) =>
+      client.send(new StartCopyJobCommand(copyOf(rp, { DestinationBackupVaultArn: destination })));
+
+    await start(a as RecoveryPoint);
+    // The same resource, even to another Region, waits for its running job.
+    expect(await failure(start(a as RecoveryPoint, OTHER_DEST))).toBeInstanceOf(LimitExceededException);
+    await start(b as RecoveryPoint);
+    await start(c as RecoveryPoint); // the vault's overflow: 2 + 1 in us-west-2
+    expect(await failure(start(d as RecoveryPoint))).toBeInstanceOf(LimitExceededException);
+    await start(d as RecoveryPoint, OTHER_DEST); // another destination Region has its own quota
+
+    clock.t += 10_000;
+    await start(e as RecoveryPoint);
+    expect(emulator.calls.errors.LimitExceededException).toBe(2);
+  });
+
+  it('answers every operation with ServiceUnavailableException (503) during an outage window', async () => {
+    const clock = manualClock();
+    const { emulator, client } = await setup({ clock, outages: [{ from: T0 + 1_000, to: T0 + 2_000 }] });
+    const rp = emulator.seedRecoveryPoint();
+    await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'a' })));
+
+    clock.t = T0 + 1_000;
+    const err = await failure(client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'b' }))));
+    expect(err).toBeInstanceOf(ServiceUnavailableException);
+    expect(err.$metadata.httpStatusCode).toBe(503);
+    clock.t = T0 + 2_000;
+    await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'b' })));
+    expect(emulator.copyJobs()).toHaveLength(2);
+  });
+
   it('fails the next `count` calls with an injected ServiceUnavailableException (500), then succeeds', async () => {
     const { emulator, client } = await setup();
     const rp = emulator.seedRecoveryPoint();
