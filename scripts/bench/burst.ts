@@ -49,6 +49,8 @@ export interface BurstOptions {
   copyDurationMs: number;
   /** Virtual ms per wall-clock ms of work in flight (see VirtualClock). */
   busyRate: number;
+  /** The cores work in flight shares (VirtualClock's processor sharing); default: none, busyRate as is. */
+  busyCores?: number;
   /** Stop a run that has not drained by this many times the ideal makespan (virtual). Default 3. */
   maxMakespanRatio?: number;
   /** Stop a run that has not drained after this many wall-clock seconds. Default 300. */
@@ -77,6 +79,8 @@ export interface BurstResult {
   regions: number;
   /** Copies planned: recoveryPoints × destinations. */
   copies: number;
+  /** Copies with a COMPLETED copy job when the run ended (or was stopped): how far a stopped run got. */
+  completedCopies: number;
   /** The emulator's account-wide cap (null: none). */
   concurrency: number | null;
   quotas: CopyQuotas | null;
@@ -314,7 +318,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   const copySlots = options.mode === 'slots' ? (options.copySlots ?? options.concurrency ?? 0) : 0;
   if (options.mode === 'slots' && copySlots <= 0)
     throw new Error('slots mode needs copySlots or concurrency');
-  const clock = new VirtualClock(options.busyRate);
+  const clock = new VirtualClock(options.busyRate, Date.now(), options.busyCores);
   const firstDelivery = clock.now();
   const outage = options.outage;
   const metered = await startMeteredService({
@@ -420,6 +424,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       destinations,
       regions: new Set(vaults.map((vault) => vault.split(':')[3])).size,
       copies,
+      completedCopies: [...jobsByCopy.values()].filter((copy) => copy.completed).length,
       concurrency: options.concurrency ?? null,
       quotas: options.quotas ?? null,
       mode: options.mode,

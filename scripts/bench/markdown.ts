@@ -53,7 +53,13 @@ export interface BenchResults {
   date: string;
   command: string;
   machine: Machine;
-  settings: { copyMinutes: number; busyRate: number; outageMinutes: number; maxWallMinutes: number };
+  settings: {
+    copyMinutes: number;
+    busyRate: number;
+    outageMinutes: number;
+    maxWallMinutes: number;
+    busyCores?: number;
+  };
   bursts?: BurstResult[];
   costs?: CopyCost[];
   coldStart?: ColdStartResult;
@@ -180,7 +186,7 @@ export function burstTable(bursts: BurstResult[]): string {
       'failed executions',
       'duplicates',
       'lost',
-      'unfinished at stop',
+      'unfinished at stop (copies completed)',
       'transitions per copy',
       'DynamoDB requests per copy',
       'wall s',
@@ -202,7 +208,7 @@ export function burstTable(bursts: BurstResult[]): string {
       target(burst, String(burst.failedExecutions), burst.failedExecutions === 0),
       target(burst, String(burst.duplicates), burst.duplicates === 0),
       target(burst, String(burst.lost), burst.lost === 0),
-      burst.unfinished,
+      `${burst.unfinished} (${burst.completedCopies ?? '?'})`,
       fixed(burst.transitionsPerCopy),
       fixed(burst.dynamoDbRequestsPerCopy, 1),
       fixed(burst.wallSeconds, 0),
@@ -316,7 +322,7 @@ function measuredSections(results: BenchResults): Map<SectionKey, string[]> {
       '',
       `N recovery points arrive at once, each copied to D destination vaults, one per destination Region; every copy takes ${results.settings.copyMinutes} minutes. AWS Backup (the emulator) enforces AWS's copy quotas ("AWS Backup quotas", developer guide): 100 concurrent copy jobs per account per destination Region plus 5 per destination vault, and 1 concurrent job per resource, answering LimitExceededException beyond them. Cells, all in this run with the real state machine and handlers: **full-size** (copy slots sized to the quotas), **global-10** (today's default: one global count of 10 slots), **retry-only** (no slots: the state machine's Retry alone) and **outage** (the full-size cell with every Backup operation answering ServiceUnavailableException for ${results.settings.outageMinutes} minutes from half the ideal on). Ideal = the quota-bound drain: each Region runs ⌈its copies / (100 + 5 × its vaults)⌉ rounds of copies, and a recovery point's D copies take turns (≥ D × copy time); plus the outage. Makespan = first delivery to the end of the last execution. *Lost* = copies whose execution ended without a COMPLETED copy job. Targets (full-size and outage cells): makespan ≤ ${TARGETS.makespanRatio} × ideal, ≤ ${TARGETS.limitExceededPerCopy} LimitExceeded answers per copy, 0 failed executions, 0 duplicates, 0 lost. A cell that has not drained by its makespan cap or after ${results.settings.maxWallMinutes} wall-clock minutes is stopped: its makespan reads \`> x\` and its still-waiting executions are *unfinished at stop*.`,
       '',
-      `Virtual time: the emulator's clock and the state machine's timers (Retry backoff with its jitter, task timeouts) run on a discrete-event clock that jumps to the next due event whenever nothing is in flight, and runs ${results.settings.busyRate}× the wall clock while handlers work, so a local millisecond of work counts about what the same calls take on AWS. The wall-clock seconds are this machine's, DynamoDB Local included; on a shared machine they are pessimistic, so each cell also gives the CPU seconds of this process and of DynamoDB Local.`,
+      `Virtual time: the emulator's clock and the state machine's timers (Retry backoff with its jitter, task timeouts) run on a discrete-event clock that jumps to the next due event whenever nothing is in flight, and runs ${results.settings.busyRate}× the wall clock while handlers work, so a local millisecond of work counts about what the same calls take on AWS${results.settings.busyCores ? ` (shared: with more than ${results.settings.busyCores} invocations in flight, at their share of ${results.settings.busyCores} cores, as each Lambda has its own CPU on AWS)` : ''}. The wall-clock seconds are this machine's, DynamoDB Local included; on a shared machine they are pessimistic, so each cell also gives the CPU seconds of this process and of DynamoDB Local.`,
       '',
       burstTable(results.bursts),
     ]);
