@@ -60,6 +60,9 @@ export interface BackupEmulatorOptions {
   concurrencyLimit?: number;
   /** AWS Backup's concurrent copy job quotas, enforced with LimitExceededException. Default AWS's. */
   copyQuotas?: CopyQuotas;
+  /** Windows of the clock (epoch ms, `from` inclusive, `to` exclusive) in which every operation answers
+   *  ServiceUnavailableException (HTTP 503), as in a regional outage; copy jobs keep running. Default none. */
+  outages?: readonly { from: number; to: number }[];
   /** How long an IdempotencyToken maps to its job. Default 24 h. */
   idempotencyWindowMs?: number;
   /** Swallow Copy Job State Change events (EventBridge delivery is best effort). Default false. */
@@ -271,6 +274,8 @@ export class BackupEmulator {
   private recoveryPoints = new Map<string, RecoveryPoint>();
   private vaults = new Set<string>();
   private jobs = new Map<string, JobRecord>();
+  /** Jobs CREATED or RUNNING, oldest first: what advance() and the quotas look at, however many jobs ended. */
+  private activeJobs = new Set<JobRecord>();
   private tokens = new Map<string, { jobId: string; fingerprint: string; at: number }>();
   private readonly faults = new FaultQueue<FaultSpec>();
   private failRules: FailRule[] = [];
@@ -286,6 +291,7 @@ export class BackupEmulator {
       copyDurationMs: 0,
       concurrencyLimit: Number.POSITIVE_INFINITY,
       copyQuotas: AWS_COPY_QUOTAS,
+      outages: [],
       idempotencyWindowMs: DAY_MS,
       dropCopyJobEvents: false,
       operationLatencyMs: {},
@@ -296,6 +302,8 @@ export class BackupEmulator {
     };
     this.vaults = new Set(this.options.vaults);
     this.server = createServer((req, res) => void this.onRequest(req, res));
+    // Node closes a keep-alive socket idle for 5 s; under a burst the SDK reuses one just as it closes (ECONNRESET).
+    this.server.keepAliveTimeout = 10 * 60_000;
   }
 
   static async start(options: BackupEmulatorOptions = {}): Promise<BackupEmulator> {
@@ -394,7 +402,7 @@ export class BackupEmulator {
   /** Moves every job to the state the clock says it is in, emitting one event per transition. */
   advance(): void {
     const now = this.options.clock.now();
-    for (const rec of this.jobs.values()) {
+    for (const rec of this.activeJobs) {
       if (rec.state === 'CREATED' && now >= rec.runningAt) this.transition(rec, 'RUNNING', rec.runningAt);
       if (rec.state === 'RUNNING' && now >= rec.finishAt) this.finish(rec, rec.finishAt);
     }
@@ -420,6 +428,7 @@ export class BackupEmulator {
     this.recoveryPoints.clear();
     this.vaults = new Set(this.options.vaults);
     this.jobs.clear();
+    this.activeJobs.clear();
     this.tokens.clear();
     this.faults.clear();
     this.failRules = [];
@@ -469,6 +478,10 @@ export class BackupEmulator {
       const delay = this.options.operationLatencyMs[route.operation] ?? 0;
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       this.advance();
+      const now = this.options.clock.now();
+      if (this.options.outages.some(({ from, to }) => from <= now && now < to)) {
+        throw new ApiError('ServiceUnavailableException', 'Injected outage', 503);
+      }
       const fault = this.faults.take(
         route.operation,
         requestText(url.pathname, Buffer.concat(chunks).toString('utf8')),
@@ -588,13 +601,11 @@ export class BackupEmulator {
     this.refuseForResourceType(source, request.DestinationBackupVaultArn as string);
     this.validateLifecycle(request.Lifecycle, source.ResourceType);
     const accountId = ARN.exec(source.RecoveryPointArn)?.[1] ?? this.options.accountId;
-    const active = [...this.jobs.values()].filter(
-      (j) => j.accountId === accountId && (j.state === 'CREATED' || j.state === 'RUNNING'),
-    ).length;
-    if (active >= this.options.concurrencyLimit) {
+    const active = [...this.activeJobs].filter((j) => j.accountId === accountId);
+    if (active.length >= this.options.concurrencyLimit) {
       throw new ApiError(
         'LimitExceededException',
-        `Account ${accountId} already has ${active} copy jobs in progress (limit ${this.options.concurrencyLimit})`,
+        `Account ${accountId} already has ${active.length} copy jobs in progress (limit ${this.options.concurrencyLimit})`,
       );
     }
     const overflow = this.checkQuotas(source, request.DestinationBackupVaultArn ?? '', accountId);
@@ -620,6 +631,7 @@ export class BackupEmulator {
       overflow,
     };
     this.jobs.set(rec.id, rec);
+    this.activeJobs.add(rec);
     this.advanceAt(rec.runningAt);
     if (rec.finishAt > rec.runningAt) this.advanceAt(rec.finishAt);
     if (token !== undefined) this.tokens.set(token, { jobId: rec.id, fingerprint, at: now });
@@ -664,7 +676,7 @@ export class BackupEmulator {
    */
   private checkQuotas(source: RecoveryPoint, destinationVaultArn: string, accountId: string): boolean {
     const quotas = this.options.copyQuotas;
-    const active = [...this.jobs.values()].filter((j) => j.state === 'CREATED' || j.state === 'RUNNING');
+    const active = [...this.activeJobs];
     if (active.filter((j) => j.source.ResourceArn === source.ResourceArn).length >= quotas.perResource) {
       throw new ApiError(
         'LimitExceededException',
@@ -746,6 +758,7 @@ export class BackupEmulator {
 
   private transition(rec: JobRecord, state: EmulatedCopyJobState, at: number): void {
     rec.state = state;
+    if (state !== 'CREATED' && state !== 'RUNNING') this.activeJobs.delete(rec);
     this.emit(rec, at);
   }
 

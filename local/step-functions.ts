@@ -225,6 +225,8 @@ const UNSUPPORTED_FIELDS = ['TimeoutSecondsPath', 'HeartbeatSecondsPath'];
 const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
 /** setTimeout silently turns delays above 2^31-1 ms into 1 ms: never hand it more than this. */
 const MAX_TIMER_SECONDS = 2_147_483;
+/** How long the HTTP server keeps an idle keep-alive connection (Node's default 5 s races the SDK's reuse). */
+const LOCAL_KEEP_ALIVE_MS = 10 * 60_000;
 const TOKEN_PLACEHOLDER = '__LOCAL_STEP_FUNCTIONS_TASK_TOKEN__';
 /** The history thread of the top level (a Map iteration's thread is its index). */
 const TOP_THREAD = '-';
@@ -724,6 +726,8 @@ export class LocalStepFunctions {
       if (running) void onClock(running.#clock, () => running.#handleHttp(req, res));
       else res.writeHead(503).end();
     });
+    // Node closes a keep-alive socket idle for 5 s; under a burst the SDK reuses one just as it closes (ECONNRESET).
+    server.keepAliveTimeout = LOCAL_KEEP_ALIVE_MS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -754,6 +758,13 @@ export class LocalStepFunctions {
   /** Every execution, newest first. */
   executions(): LocalExecution[] {
     return this.#sortedExecutions().map((execution) => this.#snapshot(execution));
+  }
+
+  /** How many executions are in each status: cheap to poll, unlike {@link executions}, which copies histories. */
+  statusCounts(): Partial<Record<LocalExecutionStatus, number>> {
+    const counts: Partial<Record<LocalExecutionStatus, number>> = {};
+    for (const { status } of this.#executions.values()) counts[status] = (counts[status] ?? 0) + 1;
+    return counts;
   }
 
   /** One execution by ARN or name. */

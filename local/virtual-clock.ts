@@ -92,11 +92,19 @@ export class VirtualClock implements Clock {
   private running = false;
   private lastReal = performance.now();
   private readonly queue = new Queue();
+  /** Virtual ms the clock advanced while work was in flight (the rest it jumped from timer to timer). */
+  busyAdvancedMs = 0;
 
-  /** `busyRate`: virtual ms per wall-clock ms while work is in flight. */
+  /**
+   * `busyRate`: virtual ms per wall-clock ms while work is in flight. `busyCores`, if given: the cores this
+   * machine's work in flight shares. With more works in flight than cores, each progresses at its share, where
+   * on AWS each Lambda invocation has its own; the clock then runs busyRate × busyCores / works in flight, so each
+   * work lasts about busyRate × what it takes alone (processor sharing), not what a crowded machine makes of it.
+   */
   constructor(
     readonly busyRate: number,
     start: number = Date.now(),
+    readonly busyCores?: number,
   ) {
     this.virtualMs = start;
   }
@@ -143,7 +151,12 @@ export class VirtualClock implements Clock {
   private readonly tick = (): void => {
     if (!this.running) return;
     const real = performance.now();
-    if (this.busyCount > 0) this.virtualMs += (real - this.lastReal) * this.busyRate;
+    if (this.busyCount > 0) {
+      const share = this.busyCores === undefined ? 1 : Math.min(1, this.busyCores / this.busyCount);
+      const advanced = (real - this.lastReal) * this.busyRate * share;
+      this.virtualMs += advanced;
+      this.busyAdvancedMs += advanced;
+    }
     this.lastReal = real;
     // Quiet across two turns of the event loop: no I/O callback or microtask is about to start more work.
     this.quietTicks = this.busyCount === 0 ? this.quietTicks + 1 : 0;

@@ -90,7 +90,7 @@ export function priceUsage(
 export const costOf = (burst: BurstResult): CopyCost => ({
   copyDurationS: burst.copyDurationS,
   recoveryPoints: burst.recoveryPoints,
-  concurrency: burst.concurrency,
+  concurrency: burst.copySlots,
   lost: burst.lost,
   duplicates: burst.duplicates,
   unfinished: burst.unfinished,

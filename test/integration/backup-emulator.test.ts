@@ -268,6 +268,21 @@ describe('StartCopyJob limits and faults', () => {
     expect(emulator.calls.errors.LimitExceededException).toBe(1);
   });
 
+  it('answers every operation with ServiceUnavailableException (503) during an outage window', async () => {
+    const clock = manualClock();
+    const { emulator, client } = await setup({ clock, outages: [{ from: T0 + 1_000, to: T0 + 2_000 }] });
+    const rp = emulator.seedRecoveryPoint();
+    await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'a' })));
+
+    clock.t = T0 + 1_000;
+    const err = await failure(client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'b' }))));
+    expect(err).toBeInstanceOf(ServiceUnavailableException);
+    expect(err.$metadata.httpStatusCode).toBe(503);
+    clock.t = T0 + 2_000;
+    await client.send(new StartCopyJobCommand(copyOf(rp, { IdempotencyToken: 'b' })));
+    expect(emulator.copyJobs()).toHaveLength(2);
+  });
+
   it('fails the next `count` calls with an injected ServiceUnavailableException (500), then succeeds', async () => {
     const { emulator, client } = await setup();
     const rp = emulator.seedRecoveryPoint();

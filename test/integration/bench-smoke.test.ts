@@ -3,7 +3,7 @@
  * every recovery point copied exactly once. Timings are the benchmark's business, never asserted here.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { runBurst } from '../../scripts/bench/burst.js';
+import { cellOptions, runBurst } from '../../scripts/bench/burst.js';
 
 describe('the burst benchmark', () => {
   it.each(['slots', 'retry-only'] as const)(
@@ -23,4 +23,22 @@ describe('the burst benchmark', () => {
       expect(result.lost).toBe(0);
     },
   );
+
+  it("copies each of 10 recovery points once to 2 destinations in 2 Regions against AWS's copy quotas", async () => {
+    const sizes = { recoveryPoints: 10, destinations: 2, copyDurationMs: 5_000, outageMs: 0 };
+    const result = await runBurst({
+      dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      ...sizes,
+      ...cellOptions('full-size', sizes),
+      busyRate: 1,
+    });
+
+    expect({ copies: result.copies, regions: result.regions, unfinished: result.unfinished }).toEqual({
+      copies: 20,
+      regions: 2,
+      unfinished: 0,
+    });
+    expect(result.duplicates).toBe(0);
+    expect(result.lost).toBe(0);
+  });
 });

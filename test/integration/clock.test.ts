@@ -84,3 +84,26 @@ describe('LocalStepFunctions on a VirtualClock', () => {
     for (const slept of sleeps) expect(slept).toBeGreaterThanOrEqual(HANDLER_SLEEP_MS - 5);
   });
 });
+
+describe('VirtualClock with busyCores', () => {
+  /** Virtual ms that go by while `works` invocations each sleep 100 ms of wall time at once. */
+  async function virtualMsOf(works: number, busyCores?: number): Promise<number> {
+    const clock = new VirtualClock(100, Date.now(), busyCores);
+    clock.start();
+    const start = clock.now();
+    const sleep = () => clock.busy(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    await Promise.all(Array.from({ length: works }, sleep));
+    clock.stop();
+    return clock.now() - start;
+  }
+
+  it('runs at the share of its cores when more invocations are in flight, as each Lambda has its own CPU', async () => {
+    const alone = await virtualMsOf(10);
+    const shared = await virtualMsOf(10, 1);
+
+    // 100 ms of wall time at 100×: about 10 s alone, a tenth of it shared by 10 invocations on one core.
+    expect(alone).toBeGreaterThanOrEqual(9_000);
+    expect(shared).toBeLessThan(alone / 4);
+    expect(shared).toBeGreaterThanOrEqual(900);
+  });
+});

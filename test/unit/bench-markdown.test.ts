@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { AWS_COPY_QUOTAS } from '../../local/backup-emulator.js';
+import { type BurstResult, idealMakespanMs } from '../../scripts/bench/burst.js';
 import type { ColdStartResult } from '../../scripts/bench/cold-start.js';
 import type { HandlerTimeResult } from '../../scripts/bench/handler-time.js';
-import { type BenchResults, parseReport, renderMarkdown } from '../../scripts/bench/markdown.js';
+import { type BenchResults, misses, parseReport, renderMarkdown } from '../../scripts/bench/markdown.js';
 
 const machine = {
   os: 'Linux 6',
@@ -16,7 +18,7 @@ const run = (command: string, date: string, measured: Partial<BenchResults>): Be
   date,
   command,
   machine,
-  settings: { copyMinutes: 10, busyRate: 20 },
+  settings: { copyMinutes: 10, busyRate: 20, outageMinutes: 30, maxWallMinutes: 15 },
   ...measured,
 });
 
@@ -84,5 +86,55 @@ describe('the benchmark report', () => {
     const report = renderMarkdown(run('npm run bench -- --quick', 'now', { handlerTime }));
     expect([...parseReport(report).keys()]).toEqual(['handler-time']);
     expect(report).toContain('## Targets missed\n\nNone.\n');
+  });
+});
+
+describe('the burst section', () => {
+  it("computes the quota-bound ideal from AWS's quotas: 5,000 × 2 copies drain in 48 rounds per Region", () => {
+    const copyDurationMs = 600_000;
+    const full = { recoveryPoints: 5000, destinations: 2, copyDurationMs, quotas: AWS_COPY_QUOTAS };
+    // ⌈5000 / (100 + 5)⌉ = 48 rounds of 10 minutes in each destination Region.
+    expect(idealMakespanMs(full)).toBe(48 * copyDurationMs);
+    // Few recovery points: a resource's two copies take turns.
+    expect(idealMakespanMs({ ...full, recoveryPoints: 10 })).toBe(2 * copyDurationMs);
+    expect(idealMakespanMs({ recoveryPoints: 1000, destinations: 1, copyDurationMs, concurrency: 10 })).toBe(
+      100 * copyDurationMs,
+    );
+  });
+
+  it('holds the full-size and outage cells to their targets, and a baseline only to duplicating no copy', () => {
+    const burst = (cell: string, changes: Partial<BurstResult>) =>
+      ({
+        cell,
+        recoveryPoints: 5000,
+        destinations: 2,
+        mode: 'slots',
+        makespanRatio: 1.2,
+        limitExceededPerCopy: 0.5,
+        failedExecutions: 3,
+        duplicates: 0,
+        lost: 3,
+        unfinished: 0,
+        stoppedBy: 'drained',
+        eventHandlerErrors: 0,
+        failures: { LimitExceededException: 3 },
+        ...changes,
+      }) as BurstResult;
+    const found = misses(
+      run('npm run bench', 'now', {
+        bursts: [
+          burst('full-size', {}),
+          burst('global-10', {}),
+          burst('retry-only', { mode: 'retry-only', duplicates: 2 }),
+        ],
+      }),
+    );
+    expect(found).toEqual([
+      'burst full-size (N=5000 × 2): 3 lost copies (executions failed with {"LimitExceededException":3})',
+      'burst full-size (N=5000 × 2): 3 failed executions',
+      'burst full-size (N=5000 × 2): makespan 1.20 × ideal (target ≤ 1.05)',
+      'burst full-size (N=5000 × 2): 0.500 LimitExceeded per copy (target ≤ 0.01)',
+      'burst retry-only (N=5000 × 2): 2 duplicate copies',
+    ]);
   });
 });
