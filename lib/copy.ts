@@ -123,6 +123,7 @@ export async function copyToDestination(
     if (deps.slots) {
       const acquired = await deps.slots.acquire(copy, run.executionArn);
       if (!acquired.granted) {
+        if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
         if (!(await deps.ledger.markQueued(copy, decision.attempt, acquired.waitOn, run.executionArn)))
           continue;
         await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
@@ -176,8 +177,8 @@ export async function copyToDestination(
 
 /**
  * The WaitForCopySlot task: adds `taskToken` to the queued copy's item, to be completed with SLOT_GRANTED when
- * a slot is handed to it. A slot freed before the copy was in the queue would idle, so it hands out what is free
- * itself; a copy no longer queued (granted meanwhile) goes straight back to its copy task.
+ * a slot is handed to it. A slot freed before the copy was in the queue would idle, so the copy takes one that is
+ * free itself; a copy no longer queued (granted meanwhile) goes straight back to its copy task.
  */
 export async function waitForCopySlot(
   deps: CopyDependencies,
@@ -185,11 +186,36 @@ export async function waitForCopySlot(
   taskToken: string,
 ): Promise<void> {
   const queued = deps.slots && (await deps.ledger.addWaitingToken(copyKey(copy), taskToken));
-  if (!queued?.slotQueue) {
+  if (!deps.slots || !queued?.slotQueue) {
     await completeTasks(deps.sfn, [taskToken], { output: SLOT_GRANTED });
     return;
   }
-  await grantWaiting(deps, queued.slotQueue);
+  await takeFreeSlot(deps, queued);
+}
+
+/**
+ * A queued copy takes the slots it needs if they are free, and wakes its own tasks. Called once the copy is in the
+ * queue of the slot it waits for: a slot freed before it joined was handed to nobody. Slots first: in a burst they
+ * are full, and then this costs one or two refused writes and nothing else. A copy that finds another slot busy
+ * moves to that queue and looks again (its resource's copy may have ended just before it got there).
+ */
+async function takeFreeSlot(deps: SlotDependencies, queued: LedgerRecord): Promise<void> {
+  if (!deps.slots) return;
+  let record = queued;
+  // Two looks: at the queue it is in, and at the one it moved to.
+  for (let look = 0; look < 2; look++) {
+    const acquired = await deps.slots.acquire(record, record.executionArn);
+    if (acquired.granted) {
+      // Granted by another meanwhile, the hold is this same one; otherwise wake this copy's tasks.
+      const taskTokens = await deps.ledger.takeWaiting(record);
+      if (taskTokens) await completeTasks(deps.sfn, taskTokens, { output: SLOT_GRANTED });
+      return;
+    }
+    if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
+    if (acquired.waitOn === record.slotQueue || !(await deps.ledger.moveInQueue(record, acquired.waitOn)))
+      return;
+    record = { ...record, slotQueue: acquired.waitOn };
+  }
 }
 
 /**
@@ -205,43 +231,89 @@ export async function freeSlots(
   const slots = deps.slots.slotsOf(copy);
   const freed = await deps.slots.release(copy, executionArn);
   const queues = new Set(freed.map((key) => (key === slots.overflow?.key ? slots.regional.key : key)));
-  for (const queue of queues) await grantWaiting(deps, queue);
+  for (const queue of queues) await grantWaiting(deps, queue, 1);
+}
+
+/** How many of the longest-waiting copies a granter reads at once, and picks among. */
+const GRANT_CANDIDATES = 50;
+
+/** The items in random order (Fisher-Yates). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const order = [...items];
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j] as T, order[i] as T];
+  }
+  return order;
 }
 
 /**
- * Hands free slots to the copies waiting longest for slot `slotKey`: takes every slot the head of the queue
- * needs, takes it out of the queue and wakes its WaitForCopySlot tasks. A head that needs another slot that is
- * busy (its resource is being copied elsewhere) moves to that slot's queue, keeping its place in time; a head
- * whose tasks are all gone (timed out, execution stopped) gives its slots back at once.
+ * Hands free slots to the copies waiting longest for slot `slotKey`, up to `grants` of them (one slot freed
+ * grants one copy: no probe of the next, which would only find the slot full). Every copy that ends hands its slot
+ * on, so in a burst a hundred granters run at once: each tries the first GRANT_CANDIDATES copies in its own random
+ * order, so that they do not all contend for the same one (first come, first served within that window).
  */
-export async function grantWaiting(deps: SlotDependencies, slotKey: string): Promise<void> {
-  const { slots, ledger, sfn } = deps;
-  if (!slots) return;
-  for (;;) {
-    const [head] = await ledger.waiting(slotKey, 1);
-    if (!head) return;
-    const acquired = await slots.acquire(head, head.executionArn);
-    if (!acquired.granted) {
-      if (acquired.waitOn === slotKey) return;
-      await ledger.moveInQueue(head, acquired.waitOn);
-      continue;
+export async function grantWaiting(
+  deps: SlotDependencies,
+  slotKey: string,
+  grants = Number.POSITIVE_INFINITY,
+): Promise<void> {
+  if (!deps.slots) return;
+  let granted = 0;
+  while (granted < grants) {
+    const candidates = await deps.ledger.waiting(slotKey, GRANT_CANDIDATES);
+    if (candidates.length === 0) return;
+    for (const candidate of shuffled(candidates)) {
+      if (granted >= grants) return;
+      const outcome = await grantTo(deps, candidate);
+      if (outcome === 'full') return;
+      if (outcome === 'granted') granted++;
     }
-    // Another granter (or the copy's own task) took it first: its hold is this same one, keep it.
-    const taskTokens = await ledger.takeWaiting(head);
-    if (taskTokens === undefined) continue;
-    let closed: string[];
-    try {
-      closed = await completeTasks(sfn, taskTokens, { output: SLOT_GRANTED });
-    } catch (error) {
-      // Step Functions did not take the wake-up: queue the copy again in its place and give the slots back, so
-      // a later granter (or the reconciler) wakes it, not its timeout.
-      logger.warn('could not wake a copy granted a slot; queued it again', { slotKey, error });
-      await ledger.putBack(head, taskTokens);
-      await slots.release(head);
-      return;
-    }
-    if (closed.length === taskTokens.length) await slots.release(head);
   }
+}
+
+/**
+ * Takes a queued copy out of its queue, then every slot it needs, and wakes its WaitForCopySlot tasks. A copy
+ * whose regional slot is full goes back in its place ('full'); one that needs a slot that is busy (its resource
+ * is being copied elsewhere) moves to that slot's queue, keeping its place in time ('moved'); one that another
+ * granter took first is left to it ('taken'); one whose tasks are all gone (timed out, execution stopped) gives
+ * its slots back at once.
+ */
+async function grantTo(
+  deps: SlotDependencies,
+  queued: LedgerRecord,
+): Promise<'granted' | 'full' | 'moved' | 'taken'> {
+  const { slots, ledger, sfn } = deps;
+  if (!slots || !queued.slotQueue) return 'taken';
+  const taskTokens = await ledger.takeWaiting(queued);
+  if (taskTokens === undefined) return 'taken';
+  const acquired = await slots.acquire(queued, queued.executionArn);
+  if (!acquired.granted) {
+    await ledger.putBack(queued, taskTokens, acquired.waitOn);
+    if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
+    // Out of a queue for a moment, the copy was invisible to a granter whose slot was freed meanwhile.
+    await takeFreeSlot(deps, { ...queued, slotQueue: acquired.waitOn });
+    return acquired.waitOn === queued.slotQueue ? 'full' : 'moved';
+  }
+  let closed: string[];
+  try {
+    closed = await completeTasks(sfn, taskTokens, { output: SLOT_GRANTED });
+  } catch (error) {
+    // Step Functions did not take the wake-up: queue the copy again in its place and give the slots back, so
+    // a later granter (or the reconciler) wakes it, not its timeout.
+    logger.warn('could not wake a copy granted a slot; queued it again', {
+      slotKey: queued.slotQueue,
+      error,
+    });
+    await ledger.putBack(queued, taskTokens, queued.slotQueue);
+    await slots.release(queued);
+    return 'full';
+  }
+  if (closed.length === taskTokens.length && taskTokens.length > 0) {
+    await slots.release(queued);
+    return 'taken';
+  }
+  return 'granted';
 }
 
 /** "Not now" from AWS: a quota or a throttle, never a reason to fail a copy. */

@@ -32,10 +32,14 @@ export interface SlotItem {
   holders: Record<string, SlotHolder>;
 }
 
-/** Took every slot the copy needs, or names the slot it must wait for (nothing is held then). */
-export type Acquisition = { granted: true } | { granted: false; waitOn: string };
+/**
+ * Took every slot the copy needs, or names the slot it must wait for (nothing is held then); `gaveBack` names the
+ * queue of a regional slot it took and gave back, which may have copies waiting for it.
+ */
+export type Acquisition = { granted: true } | { granted: false; waitOn: string; gaveBack?: string };
 
-const isConditionFailure = (error: unknown) => error instanceof ConditionalCheckFailedException;
+const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
+  error instanceof ConditionalCheckFailedException;
 
 const slotKey = (key: string) => ({ recoveryPointArn: SLOTS_PARTITION, destinationVaultArn: key });
 
@@ -58,8 +62,9 @@ export class CopySlots {
   }
 
   /**
-   * Takes the copy's resource slot, then its regional slot or else its vault's overflow slot. Not atomic across
-   * items: a copy that gets the first and not the second gives the first back at once.
+   * Takes the copy's regional slot or else its vault's overflow slot, then its resource slot. Not atomic across
+   * items: a copy that gets the first and not the second gives the first back at once. The regional slot comes
+   * first because in a burst it is the one that is full: a refusal then costs one or two writes.
    */
   async acquire(copy: SlotSubject, executionArn: string): Promise<Acquisition> {
     const slots = this.slotsOf(copy);
@@ -69,13 +74,17 @@ export class CopySlots {
       executionArn,
       since: this.now().toISOString(),
     };
-    if (slots.resource && !(await this.take(slots.resource, holder))) {
-      return { granted: false, waitOn: slots.resource.key };
+    let regional = slots.regional;
+    if (!(await this.take(regional, holder))) {
+      if (!slots.overflow || !(await this.take(slots.overflow, holder)))
+        return { granted: false, waitOn: slots.regional.key };
+      regional = slots.overflow;
     }
-    if (await this.take(slots.regional, holder)) return { granted: true };
-    if (slots.overflow && (await this.take(slots.overflow, holder))) return { granted: true };
-    if (slots.resource) await this.give(slots.resource.key, copy);
-    return { granted: false, waitOn: slots.regional.key };
+    if (slots.resource && !(await this.take(slots.resource, holder))) {
+      await this.give(regional.key, copy);
+      return { granted: false, waitOn: slots.resource.key, gaveBack: slots.regional.key };
+    }
+    return { granted: true };
   }
 
   /**
@@ -132,13 +141,17 @@ export class CopySlots {
             ConditionExpression: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit',
             ExpressionAttributeNames: { '#holders': 'holders', '#holder': copySlotHolder(holder) },
             ExpressionAttributeValues: { ':holder': holder, ':limit': slot.limit },
+            // Tells a full slot (the item comes back) from one never taken yet (no item: create it).
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         return true;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
+        if (error.Item !== undefined) return false;
       }
-      if (created || !(await this.create(slot.key))) return false;
+      if (created) return false;
+      await this.create(slot.key);
     }
   }
 
@@ -170,8 +183,8 @@ export class CopySlots {
     }
   }
 
-  /** Creates the slot item with no holders; false when it already existed (so the slot is simply full). */
-  private async create(key: string): Promise<boolean> {
+  /** Creates the slot item with no holders, unless another copy just did. */
+  private async create(key: string): Promise<void> {
     try {
       await this.client.send(
         new PutCommand({
@@ -180,10 +193,8 @@ export class CopySlots {
           ConditionExpression: 'attribute_not_exists(recoveryPointArn)',
         }),
       );
-      return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
   }
 }

@@ -344,23 +344,36 @@ export class CopyLedger {
     return old && [...(old.waitingTokens ?? [])];
   }
 
-  /** Puts a copy taken out of its queue back in its place, with its tasks, if it is still QUEUED. */
-  async putBack(record: LedgerRecord, taskTokens: readonly string[]): Promise<void> {
+  /**
+   * Puts a copy taken out of its queue back in its place in time, with its tasks, in the queue of `slotKey` (its
+   * own, or the one of a slot it now waits for), if it is still QUEUED.
+   */
+  async putBack(record: LedgerRecord, taskTokens: readonly string[], slotKey: string): Promise<void> {
     await this.update(
       record,
-      { slotQueue: record.slotQueue, queuedAt: record.queuedAt },
+      { slotQueue: slotKey, queuedAt: record.queuedAt },
       {
         condition: '#status = :queued AND #attempt = :attempt',
-        names: { '#status': 'status', '#attempt': 'attempt', '#waitingTokens': 'waitingTokens' },
-        values: { ':queued': 'QUEUED', ':attempt': record.attempt, ':tokens': new Set(taskTokens) },
-        ...(taskTokens.length ? { add: '#waitingTokens :tokens' } : {}),
+        names: { '#status': 'status', '#attempt': 'attempt' },
+        values: { ':queued': 'QUEUED', ':attempt': record.attempt },
+        // DynamoDB has no empty set: a copy taken out before its task joined has none to put back.
+        ...(taskTokens.length
+          ? {
+              add: '#waitingTokens :tokens',
+              names: { '#status': 'status', '#attempt': 'attempt', '#waitingTokens': 'waitingTokens' },
+              values: { ':queued': 'QUEUED', ':attempt': record.attempt, ':tokens': new Set(taskTokens) },
+            }
+          : {}),
       },
     );
   }
 
-  /** Moves a waiting copy to the queue of the slot it now waits for, keeping its place in time. */
-  async moveInQueue(record: LedgerRecord, slotKey: string): Promise<void> {
-    await this.update(
+  /**
+   * Moves a waiting copy to the queue of the slot it now waits for, keeping its place in time; false when it was
+   * no longer in the queue it was read from (granted, or moved, meanwhile).
+   */
+  async moveInQueue(record: LedgerRecord, slotKey: string): Promise<boolean> {
+    const moved = await this.update(
       record,
       { slotQueue: slotKey },
       {
@@ -368,6 +381,7 @@ export class CopyLedger {
         values: { ':from': record.slotQueue },
       },
     );
+    return moved !== undefined;
   }
 
   /**
