@@ -498,6 +498,62 @@ describe('the reconciler resumes the copies an ended execution left behind', () 
     expect(s.emulator.copyJobs()).toEqual([]);
   });
 
+  it('re-drives an execution that failed with a sibling QUEUED: the sibling is copied, the failed copy retried once', async () => {
+    const s = await startStack(policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }]), {
+      copyDurationMs: 300,
+    });
+    // Copies of one resource take turns: whichever runs first fails. The failure hands the resource's slot to
+    // the sibling, whose Lambda then dies as it claims, once the failure has failed the execution (the Map
+    // cancels its iteration): the sibling stays QUEUED.
+    s.emulator.failCopy({}, { state: 'FAILED', message: 'boom' });
+    let executionArn = '';
+    let claims = 0;
+    s.documents.middlewareStack.add(
+      (next) => async (args) => {
+        const values = (args.input as { ExpressionAttributeValues?: Record<string, unknown> })
+          .ExpressionAttributeValues;
+        if (values?.[':status'] === 'PENDING' && ++claims === 2) {
+          while (s.stepFunctions.execution(executionArn)?.status === 'RUNNING') {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          throw Object.assign(new Error('Runtime exited with error: signal: killed'), {
+            name: 'Runtime.ExitError',
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'crashSiblingAfterTheFailure' },
+    );
+    const delivered = await deliverFinished(s);
+    executionArn = delivered.executionArn;
+    await s.settle();
+    const { recoveryPointArn } = delivered;
+    expect(s.stepFunctions.execution(executionArn)).toMatchObject({
+      status: 'FAILED',
+      error: 'CopyJobFailedError',
+    });
+    expect((await s.ledger.copiesOf(recoveryPointArn)).map((copy) => copy.status).sort()).toEqual([
+      'FAILED',
+      'QUEUED',
+    ]);
+
+    const result = await reconcilerFor(s, { graceMinutes: 0 })();
+    await s.settle();
+
+    expect(result.resumed).toBe(1);
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ arn: executionArn, status: 'SUCCEEDED', redriveCount: 1 }),
+    ]);
+    expect(
+      s.emulator
+        .copyJobs()
+        .map((job) => job.state)
+        .sort(),
+    ).toEqual(['COMPLETED', 'COMPLETED', 'FAILED']);
+    const copies = await s.ledger.copiesOf(recoveryPointArn);
+    expect(copies.map((copy) => copy.status)).toEqual(['COMPLETED', 'COMPLETED']);
+  });
+
   it('does not resume a FAILED copy: a real failure is left to the alarm and npm run redrive', async () => {
     const s = await startStack();
     s.emulator.failCopy({ destinationBackupVaultArn: DR_WEST }, { state: 'FAILED', message: 'boom' });
