@@ -6,8 +6,8 @@ import { type ReconcileSettings, reconcile, reconcileSettings } from '../lib/rec
 import { createRuntime, type Runtime } from '../lib/runtime.js';
 
 /**
- * Target of the reconcile schedule: starts an execution for each recent recovery point none recorded, and hands
- * out copy slots nobody handed on.
+ * Target of the reconcile schedule: starts an execution for each recent recovery point none recorded, resumes the
+ * copies an ended execution left behind, and hands out copy slots nobody handed on.
  */
 export const createHandler = (
   deps: () => Pick<Runtime, 'backup' | 'ledger' | 'sfn' | 'slots' | 'config'>,

@@ -20,6 +20,8 @@ export const Metric = {
   CopyDuration: 'CopyDurationSeconds',
   BackupToCopyStart: 'BackupToCopyStartSeconds',
   RecoveryPointsReconciled: 'RecoveryPointsReconciled',
+  /** Copies the reconciler resumed (re-drove or restarted their execution) after their execution ended. */
+  CopiesResumed: 'CopiesResumed',
   /** Per destination and in all: (resource, destination) rows outside their rpoHours (lib/domain/coverage.ts). */
   ResourcesOutsideRpo: 'ResourcesOutsideRpo',
   /** Per destination and in all: the age, in hours, of the oldest of the resources' newest copies. */

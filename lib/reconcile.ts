@@ -1,14 +1,20 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import type { CopySlots } from './aws/copy-slots.js';
+import { isUnsuccessful, resumeExecution } from './aws/executions.js';
 import type { CopyLedger } from './aws/ledger.js';
 import { listRecoveryPoints } from './aws/recovery-points.js';
 import { parseEnvironment } from './config.js';
 import { reclaimCopySlots } from './copy.js';
 import { emitCoverageMetrics } from './coverage.js';
 import { reconcileExecutionName } from './domain/keys.js';
-import { PLAN_KEY } from './domain/ledger-record.js';
+import { awaitsItsExecution, type LedgerRecord, PLAN_KEY } from './domain/ledger-record.js';
 import { type CopyPolicy, ruleMatches } from './domain/policy.js';
 import { checkCopyable, type RecoveryPoint } from './domain/recovery-point.js';
 import { RecoveryPointNotCopyableError } from './errors.js';
@@ -37,7 +43,10 @@ const SettingsSchema = z
 export interface ReconcileOptions {
   /** Recovery points created this many hours back or less are looked at. */
   lookbackHours: number;
-  /** Recovery points completed less than this many minutes ago are left to their own event. */
+  /**
+   * Recovery points completed, and executions ended, less than this many minutes ago are left to their own
+   * event (Backup's, or the Execution Status Change that gives an ended execution's copy slots back).
+   */
   graceMinutes: number;
   /** ListRecoveryPointsByBackupVault page size; AWS's default when absent. */
   pageSize?: number;
@@ -78,7 +87,10 @@ export interface ReconcileDependencies {
   now: Date;
 }
 
-/** Invariants: scanned = matched + skipped; matched = alreadyRecorded + started.length + alreadyStarted. */
+/**
+ * Invariants: scanned = matched + skipped; matched = alreadyRecorded + started.length + alreadyStarted; resumed
+ * counts copies of alreadyRecorded recovery points.
+ */
 export interface ReconcileResult {
   /** Recovery points listed in the source vaults' window. */
   scanned: number;
@@ -97,7 +109,15 @@ export interface ReconcileResult {
   skipped: number;
   /** Copy slots held by copies neither starting nor running, given back. */
   slotsReclaimed: number;
+  /** Copies left PLANNED, QUEUED or PENDING by an execution that ended unsuccessfully, resumed now. */
+  resumed: number;
 }
+
+/**
+ * How many re-drives of one execution the reconciler makes: one, so a run that keeps failing (a copy that keeps
+ * failing cancels its siblings each time) is left to the alarm and `npm run redrive`, not re-driven hourly.
+ */
+const RESUMES_PER_EXECUTION = 1;
 
 /** Source vaults named by any rule, once each. */
 const sourceVaults = (policy: CopyPolicy) => [...new Set(policy.rules.flatMap((r) => r.match.sourceVaults))];
@@ -151,8 +171,55 @@ async function startExecution(
 }
 
 /**
+ * Resumes, once, the copies an execution left PLANNED, QUEUED or PENDING when it ended unsuccessfully (failed,
+ * timed out or stopped) before `endedBefore`; returns how many. A running execution is still on them. A re-drive
+ * re-runs every unsuccessful Map iteration, so a FAILED sibling of theirs gets one more attempt.
+ */
+async function resumeLeftBehind(
+  deps: ReconcileDependencies,
+  executionArn: string,
+  copies: readonly LedgerRecord[],
+  endedBefore: Date,
+): Promise<number> {
+  const execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  if (!isUnsuccessful(execution.status)) return 0;
+  if (execution.stopDate && execution.stopDate > endedBefore) return 0;
+  const keys = {
+    recoveryPointArn: copies[0]?.recoveryPointArn,
+    executionArn,
+    status: execution.status,
+    destinations: copies.map((copy) => `${copy.destinationVaultArn} ${copy.status}`),
+  };
+  const redriveCount = execution.redriveCount ?? 0;
+  if (redriveCount >= RESUMES_PER_EXECUTION) {
+    logger.warn('copies left behind by an execution already re-driven; left to `npm run redrive`', keys);
+    return 0;
+  }
+  const outcome = await resumeExecution(deps.sfn, deps.stateMachineArn, {
+    executionArn,
+    // An execution ARN ends with its name.
+    name: execution.name ?? executionArn.slice(executionArn.lastIndexOf(':') + 1),
+    input: execution.input,
+    redriveCount,
+    redriveStatus: execution.redriveStatus,
+    redriveStatusReason: execution.redriveStatusReason,
+  });
+  if (outcome.action === 'skipped') {
+    logger.info('copies left behind are being resumed already', { ...keys, detail: outcome.detail });
+    return 0;
+  }
+  count(Metric.CopiesResumed, copies.length);
+  logger.warn('reconciler resumed copies an ended execution left behind', {
+    ...keys,
+    detail: outcome.detail,
+  });
+  return copies.length;
+}
+
+/**
  * Finds recovery points of the policy's source vaults, created inside the lookback window and finished before
- * the grace period, that no execution has recorded (no plan item), and starts one execution for each.
+ * the grace period, that no execution has recorded (no plan item), and starts one execution for each; resumes
+ * the copies of recorded ones that an ended execution left behind (resumeLeftBehind).
  * A vault that cannot be listed (or whose starts fail) does not stop the others; the run then fails at the end.
  */
 export async function reconcile(
@@ -173,7 +240,10 @@ export async function reconcile(
     alreadyStarted: 0,
     skipped: 0,
     slotsReclaimed,
+    resumed: 0,
   };
+  // Copies nothing will move on unless their execution runs, by that execution: each is described once.
+  const awaiting = new Map<string, LedgerRecord[]>();
   const failures: { vault: string; error: unknown }[] = [];
 
   const window = { createdAfter, createdBefore: completedBefore, pageSize: options.pageSize };
@@ -188,8 +258,14 @@ export async function reconcile(
         }
         result.matched++;
         const { recoveryPointArn } = recoveryPoint;
-        if (await deps.ledger.get({ recoveryPointArn, destinationVaultArn: PLAN_KEY })) {
+        const plan = await deps.ledger.get({ recoveryPointArn, destinationVaultArn: PLAN_KEY });
+        if (plan) {
           result.alreadyRecorded++;
+          if (plan.status === 'PLANNED') {
+            for (const copy of (await deps.ledger.copiesOf(recoveryPointArn)).filter(awaitsItsExecution)) {
+              awaiting.set(copy.executionArn, [...(awaiting.get(copy.executionArn) ?? []), copy]);
+            }
+          }
           continue;
         }
         const { executionArn, started } = await startExecution(deps, recoveryPoint);
@@ -212,6 +288,15 @@ export async function reconcile(
     } catch (error) {
       logger.error('reconciler could not finish a source vault', { sourceBackupVaultName: vault, error });
       failures.push({ vault, error });
+    }
+  }
+
+  for (const [executionArn, copies] of awaiting) {
+    try {
+      result.resumed += await resumeLeftBehind(deps, executionArn, copies, completedBefore);
+    } catch (error) {
+      logger.error('reconciler could not resume an execution', { executionArn, error });
+      failures.push({ vault: `(resume ${executionArn})`, error });
     }
   }
 

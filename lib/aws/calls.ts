@@ -91,6 +91,9 @@ export const FUNCTION_CALLS: Record<string, readonly AwsCall[]> = {
   reconcile: [
     call('paginateListRecoveryPointsByBackupVault', 'backup:ListRecoveryPointsByBackupVault', 'source vault'),
     call('StartExecutionCommand', 'states:StartExecution', 'state machine'),
+    // lib/aws/executions.ts: resumes the copies an ended execution left behind (re-drive, or start anew).
+    call('DescribeExecutionCommand', 'states:DescribeExecution', 'execution'),
+    call('RedriveExecutionCommand', 'states:RedriveExecution', 'execution'),
     // lib/aws/resource-index.ts: the RPO metrics read the byResource index.
     call('paginateQuery', 'dynamodb:Query', 'ledger table'),
     ...keepCopySlots,

@@ -33,6 +33,16 @@ export const STATUS_RANK: Record<CopyStatus, number> = {
 /** A plan item's rank: every plan status is final. */
 export const PLAN_STATUS_RANK = 4;
 
+/**
+ * Copy statuses that move on only while the copy's execution runs: PLANNED, QUEUED, PENDING. A RUNNING copy is
+ * settled by its job's end (event or DescribeCopyJob) whoever waits; the final ones need nothing.
+ */
+const AWAITING_EXECUTION: ReadonlySet<LedgerStatus> = new Set(['PLANNED', 'QUEUED', 'PENDING']);
+
+/** True for a copy item that nothing but a run of its execution (`executionArn`) will move on. */
+export const awaitsItsExecution = (record: LedgerRecord) =>
+  record.destinationVaultArn !== PLAN_KEY && AWAITING_EXECUTION.has(record.status);
+
 export interface LedgerError {
   name: string;
   message: string;

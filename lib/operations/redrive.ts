@@ -1,19 +1,15 @@
 import {
   DescribeExecutionCommand,
-  ExecutionAlreadyExists,
   type ExecutionListItem,
-  ExecutionNotRedrivable,
-  type ExecutionStatus,
   paginateGetExecutionHistory,
   paginateListExecutions,
-  RedriveExecutionCommand,
   type SFNClient,
-  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { isUnsuccessful, resumeExecution, UNSUCCESSFUL } from '../aws/executions.js';
 import type { CopyLedger } from '../aws/ledger.js';
 import { describeStepError, INPUT_REJECTED } from '../contracts.js';
 import { findRecoveryPointArn } from '../domain/event.js';
-import { redriveClientToken, rejectedInputKey, restartExecutionName } from '../domain/keys.js';
+import { rejectedInputKey, restartExecutionName } from '../domain/keys.js';
 import { type LedgerError, type LedgerRecord, PLAN_KEY } from '../domain/ledger-record.js';
 import { errorSummary } from '../errors.js';
 
@@ -23,9 +19,6 @@ export interface RedriveDependencies {
   /** Where restarted executions are started: the state machine the failed ones belong to. */
   stateMachineArn: string;
 }
-
-/** The statuses RedriveExecution accepts. */
-const UNSUCCESSFUL: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
 
 /**
  * Unsuccessful executions of the state machine that stopped at or after `since` and were never re-driven,
@@ -249,9 +242,9 @@ async function redriveOne(
 type Outcome = Pick<RedriveResult, 'action' | 'detail'>;
 
 /**
- * Re-drives one explained execution (RedriveExecution with a deterministic client token), or starts it anew
- * when it cannot be re-driven. Refused input is skipped unless `includeRejected`; then it is started anew,
- * because a re-drive resumes at the Rejected Fail state and fails again, while a new execution re-reads it.
+ * Re-drives one explained execution, or starts it anew when it cannot be re-driven (lib/aws/executions.ts
+ * resumeExecution). Refused input is skipped unless `includeRejected`; then it is started anew, because a
+ * re-drive resumes at the Rejected Fail state and fails again, while a new execution re-reads it.
  */
 export async function redrive(
   deps: RedriveDependencies,
@@ -259,7 +252,7 @@ export async function redrive(
   options: RedriveOptions = {},
 ): Promise<Outcome> {
   // Listed as unsuccessful, described as something else: someone re-drove it since. Leave it be.
-  if (!UNSUCCESSFUL.includes(execution.status as ExecutionStatus)) {
+  if (!isUnsuccessful(execution.status)) {
     return { action: 'skipped', detail: `now ${execution.status}: re-driven elsewhere since it was listed` };
   }
   const rejected = execution.error === INPUT_REJECTED;
@@ -269,47 +262,14 @@ export async function redrive(
       detail: 'input refused; --include-rejected starts it anew',
     };
   }
-  const notRedrivable = execution.redriveStatus === 'NOT_REDRIVABLE';
   if (options.dryRun) {
     return {
       action: 'skipped',
       detail:
-        rejected || notRedrivable
+        rejected || execution.redriveStatus === 'NOT_REDRIVABLE'
           ? `dry run: would start anew as ${restartExecutionName(execution.name)}`
           : 'dry run: would re-drive',
     };
   }
-  if (rejected) return restart(deps, execution, 'input refused');
-  if (notRedrivable) return restart(deps, execution, execution.redriveStatusReason ?? 'not re-drivable');
-  try {
-    await deps.sfn.send(
-      new RedriveExecutionCommand({
-        executionArn: execution.executionArn,
-        clientToken: redriveClientToken(execution.executionArn, execution.redriveCount),
-      }),
-    );
-    return { action: 'redriven', detail: `re-drive ${execution.redriveCount + 1} started` };
-  } catch (error) {
-    if (!(error instanceof ExecutionNotRedrivable)) throw error;
-    return restart(deps, execution, error.message);
-  }
-}
-
-/** StartExecution with the same input under a name derived from the old one; a second call finds it started. */
-async function restart(
-  deps: RedriveDependencies,
-  execution: FailureExplanation,
-  why: string,
-): Promise<Outcome> {
-  if (execution.input === undefined) throw new Error('the execution input is not available to start it anew');
-  const name = restartExecutionName(execution.name);
-  try {
-    await deps.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input: execution.input }),
-    );
-    return { action: 'restarted', detail: `started anew as ${name} (${why})` };
-  } catch (error) {
-    if (!(error instanceof ExecutionAlreadyExists)) throw error;
-    return { action: 'skipped', detail: `already started anew as ${name} (${why})` };
-  }
+  return resumeExecution(deps.sfn, deps.stateMachineArn, execution, rejected ? 'input refused' : undefined);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EmfOutput } from '@aws-lambda-powertools/metrics/types';
 import { BackupClient } from '@aws-sdk/client-backup';
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createHandler } from '../../handlers/reconcile.js';
@@ -15,6 +16,7 @@ import type { BackupEmulatorOptions, RecoveryPoint } from '../../local/backup-em
 import { DUMMY_CREDENTIALS } from '../../local/dynamodb-local.js';
 import {
   backupJobCompleted,
+  DR_ACCOUNT,
   DR_ISOLATED,
   DR_WEST,
   policyFor,
@@ -51,7 +53,6 @@ function backupClientFor(s: LocalService): BackupClient {
   return client;
 }
 
-/** One reconciler run over the stack, as the scheduled function would run it now. */
 /**
  * Holds the one slot of a new resource for a copy to another vault, taken by `executionArn` at `takenAt`, then
  * delivers a backup of that resource, whose copy queues behind it; returns that event.
@@ -74,7 +75,11 @@ async function queueBehindHeldSlot(s: LocalService, executionArn: string, takenA
   return event;
 }
 
-function reconcilerFor(s: LocalService, policy: CopyPolicy = policyFor(), pageSize?: number) {
+/** One reconciler run over the stack, as the scheduled function would run it now. */
+function reconcilerFor(
+  s: LocalService,
+  { policy = policyFor(), pageSize, graceMinutes = WINDOW.graceMinutes }: ReconcilerOptions = {},
+) {
   const backup = backupClientFor(s);
   return () =>
     reconcile(
@@ -87,8 +92,14 @@ function reconcilerFor(s: LocalService, policy: CopyPolicy = policyFor(), pageSi
         stateMachineArn: s.stepFunctions.stateMachineArn,
         now: new Date(),
       },
-      { ...WINDOW, ...(pageSize ? { pageSize } : {}) },
+      { ...WINDOW, graceMinutes, ...(pageSize ? { pageSize } : {}) },
     );
+}
+
+interface ReconcilerOptions {
+  policy?: CopyPolicy;
+  pageSize?: number;
+  graceMinutes?: number;
 }
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
@@ -265,7 +276,7 @@ describe('the reconciler, through the real state machine', () => {
       seedFinished(s, 30, { ResourceType: 'EFS' }), // the rule copies EBS only
     ];
 
-    const result = await reconcilerFor(s, policy)();
+    const result = await reconcilerFor(s, { policy })();
     await s.settle();
 
     // Listed: lost, delivered, the young one, PARTIAL, CREATING and EFS; not the old one or the other vault's.
@@ -291,7 +302,7 @@ describe('the reconciler, through the real state machine', () => {
     const s = await startStack(policyFor(), emulator);
     const arns = Array.from({ length: 5 }, (_, i) => seedFinished(s, 30 + i));
 
-    const result = await reconcilerFor(s, policyFor(), pageSize)();
+    const result = await reconcilerFor(s, { pageSize })();
     await s.settle();
 
     expect(s.emulator.calls.operations.ListRecoveryPointsByBackupVault).toBe(3);
@@ -311,7 +322,7 @@ describe('the reconciler, through the real state machine', () => {
       error: 'ServiceUnavailableException',
     });
 
-    await expect(reconcilerFor(s, policy)()).rejects.toThrow(/vault\(s\) primary failed/);
+    await expect(reconcilerFor(s, { policy })()).rejects.toThrow(/vault\(s\) primary failed/);
     await s.settle();
 
     expect(s.emulator.copyJobs().map((job) => job.request.RecoveryPointArn)).toEqual([lost]);
@@ -344,6 +355,239 @@ describe('the reconciler, through the real state machine', () => {
     expect(report.status).toBe('SUCCEEDED');
     expect(report.copyJobs).toEqual([
       expect.objectContaining({ recoveryPointArn: event.resources[0], state: 'COMPLETED' }),
+    ]);
+  });
+});
+
+const DR_WEST_2 = `arn:aws:backup:us-west-2:${DR_ACCOUNT}:backup-vault:dr-west-2`;
+
+/** Delivers a backup event whose recovery point the reconciler lists (finished 30 minutes ago). */
+async function deliverFinished(s: LocalService) {
+  const event = backupJobCompleted();
+  s.seedFor(event, { CreationDate: minutesAgo(40), CompletionDate: minutesAgo(30) });
+  const executionArn = (await s.deliver(event)) as string;
+  return { recoveryPointArn: event.resources[0] as string, executionArn };
+}
+
+/** Polls the recovery point's copy items until `done` holds of their statuses (sorted). */
+async function untilCopies(s: LocalService, recoveryPointArn: string, done: (statuses: string[]) => boolean) {
+  for (let i = 0; i < 400; i++) {
+    const statuses = (await s.ledger.copiesOf(recoveryPointArn)).map((copy) => copy.status).sort();
+    if (done(statuses)) return statuses;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`copies of ${recoveryPointArn} never reached the awaited statuses`);
+}
+
+/**
+ * The copy task's Lambda dies (Runtime.ExitError) as it claims an attempt, the first `times` times, after the
+ * copy slots are taken and before the copy leaves PLANNED; `hold` keeps the first one waiting until it resolves.
+ */
+function crashAtClaim(s: LocalService, times: number, hold?: Promise<void>) {
+  let crashes = 0;
+  let reached: () => void = () => {};
+  const atClaim = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  s.documents.middlewareStack.add(
+    (next) => async (args) => {
+      const values = (args.input as { ExpressionAttributeValues?: Record<string, unknown> })
+        .ExpressionAttributeValues;
+      if (values?.[':status'] === 'PENDING' && crashes < times) {
+        crashes++;
+        reached();
+        if (crashes === 1) await hold;
+        throw Object.assign(new Error('Runtime exited with error: signal: killed'), {
+          name: 'Runtime.ExitError',
+        });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'crashAtClaim' },
+  );
+  return atClaim;
+}
+
+describe('the reconciler resumes the copies an ended execution left behind', () => {
+  it('re-drives an execution stopped while its copies were QUEUED: each copied once, resumed once', async () => {
+    const s = await startStack(
+      policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }, { vaultArn: DR_WEST_2 }]),
+      { copyDurationMs: 1000 },
+    );
+    const { recoveryPointArn, executionArn } = await deliverFinished(s);
+    // One copy job per resource at a time: one copy runs, the other two wait for the resource's slot.
+    await untilCopies(s, recoveryPointArn, (statuses) => statuses.join() === 'QUEUED,QUEUED,RUNNING');
+    await s.sfn.send(new StopExecutionCommand({ executionArn }));
+    // The running job still ends (as on AWS); the queued copies stay QUEUED, nobody left to start them.
+    await untilCopies(s, recoveryPointArn, (statuses) => statuses.join() === 'COMPLETED,QUEUED,QUEUED');
+    expect(s.stepFunctions.execution(executionArn)).toMatchObject({ status: 'ABORTED', redriveCount: 0 });
+
+    // Just ended: left to its Execution Status Change event for the grace period.
+    expect(await reconcilerFor(s)()).toMatchObject({ alreadyRecorded: 1, resumed: 0 });
+    const emitted: EmfOutput[] = [];
+    collectMetrics((emf) => emitted.push(emf));
+    const reconcileNow = reconcilerFor(s, { graceMinutes: 0 });
+    const first = await reconcileNow();
+    publishMetrics();
+    // The re-driven execution is running: nothing more to resume.
+    const second = await reconcileNow();
+    await s.settle();
+    const third = await reconcileNow();
+
+    expect([first, second, third].map((run) => run.resumed)).toEqual([2, 0, 0]);
+    expect(emitted.find((emf) => 'CopiesResumed' in emf)).toMatchObject({ CopiesResumed: 2 });
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ arn: executionArn, status: 'SUCCEEDED', redriveCount: 1 }),
+    ]);
+    const report = await s.report();
+    expect(report.copyJobs.map((job) => `${job.destinationVaultArn} ${job.state}`).sort()).toEqual(
+      [DR_WEST, DR_ISOLATED, DR_WEST_2].map((vault) => `${vault} COMPLETED`).sort(),
+    );
+    const copies = await s.ledger.copiesOf(recoveryPointArn);
+    expect(copies.map((copy) => copy.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+  });
+
+  it.each([
+    ['stopped', true],
+    ['failed (its Lambda died)', false],
+  ])('re-drives an execution %s while its copy was PLANNED, and copies it once', async (_case, stop) => {
+    const s = await startStack();
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const atClaim = crashAtClaim(s, 1, stop ? held : undefined);
+    const { recoveryPointArn, executionArn } = await deliverFinished(s);
+    await atClaim;
+    if (stop) await s.sfn.send(new StopExecutionCommand({ executionArn }));
+    release();
+    await s.settle();
+    expect(s.stepFunctions.execution(executionArn)?.status).toBe(stop ? 'ABORTED' : 'FAILED');
+    expect((await s.ledger.copiesOf(recoveryPointArn)).map((copy) => copy.status)).toEqual(['PLANNED']);
+
+    const result = await reconcilerFor(s, { graceMinutes: 0 })();
+    await s.settle();
+
+    expect(result).toMatchObject({ alreadyRecorded: 1, started: [], resumed: 1 });
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ arn: executionArn, status: 'SUCCEEDED', redriveCount: 1 }),
+    ]);
+    expect(s.emulator.copyJobs()).toEqual([expect.objectContaining({ state: 'COMPLETED' })]);
+    expect(await s.ledger.copiesOf(recoveryPointArn)).toEqual([
+      expect.objectContaining({ status: 'COMPLETED', copyJobId: s.emulator.copyJobs()[0]?.copyJobId }),
+    ]);
+  });
+
+  it('re-drives an execution once: one that fails again is left to the alarm and npm run redrive', async () => {
+    const s = await startStack();
+    crashAtClaim(s, 2);
+    const { recoveryPointArn, executionArn } = await deliverFinished(s);
+    await s.settle();
+    const reconcileNow = reconcilerFor(s, { graceMinutes: 0 });
+
+    const first = await reconcileNow();
+    await s.settle();
+    const second = await reconcileNow();
+    await s.settle();
+
+    expect([first.resumed, second.resumed]).toEqual([1, 0]);
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ arn: executionArn, status: 'FAILED', redriveCount: 1 }),
+    ]);
+    expect((await s.ledger.copiesOf(recoveryPointArn)).map((copy) => copy.status)).toEqual(['PLANNED']);
+    expect(s.emulator.copyJobs()).toEqual([]);
+  });
+
+  it('re-drives an execution that failed with a sibling QUEUED: the sibling is copied, the failed copy retried once', async () => {
+    const s = await startStack(policyFor([{ vaultArn: DR_WEST }, { vaultArn: DR_ISOLATED }]), {
+      copyDurationMs: 300,
+    });
+    // Copies of one resource take turns: whichever runs first fails. The failure hands the resource's slot to
+    // the sibling, whose Lambda then dies as it claims, once the failure has failed the execution (the Map
+    // cancels its iteration): the sibling stays QUEUED.
+    s.emulator.failCopy({}, { state: 'FAILED', message: 'boom' });
+    let executionArn = '';
+    let claims = 0;
+    s.documents.middlewareStack.add(
+      (next) => async (args) => {
+        const values = (args.input as { ExpressionAttributeValues?: Record<string, unknown> })
+          .ExpressionAttributeValues;
+        if (values?.[':status'] === 'PENDING' && ++claims === 2) {
+          while (s.stepFunctions.execution(executionArn)?.status === 'RUNNING') {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          throw Object.assign(new Error('Runtime exited with error: signal: killed'), {
+            name: 'Runtime.ExitError',
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'crashSiblingAfterTheFailure' },
+    );
+    const delivered = await deliverFinished(s);
+    executionArn = delivered.executionArn;
+    await s.settle();
+    const { recoveryPointArn } = delivered;
+    expect(s.stepFunctions.execution(executionArn)).toMatchObject({
+      status: 'FAILED',
+      error: 'CopyJobFailedError',
+    });
+    expect((await s.ledger.copiesOf(recoveryPointArn)).map((copy) => copy.status).sort()).toEqual([
+      'FAILED',
+      'QUEUED',
+    ]);
+
+    const result = await reconcilerFor(s, { graceMinutes: 0 })();
+    await s.settle();
+
+    expect(result.resumed).toBe(1);
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ arn: executionArn, status: 'SUCCEEDED', redriveCount: 1 }),
+    ]);
+    expect(
+      s.emulator
+        .copyJobs()
+        .map((job) => job.state)
+        .sort(),
+    ).toEqual(['COMPLETED', 'COMPLETED', 'FAILED']);
+    const copies = await s.ledger.copiesOf(recoveryPointArn);
+    expect(copies.map((copy) => copy.status)).toEqual(['COMPLETED', 'COMPLETED']);
+  });
+
+  it('does not resume a FAILED copy: a real failure is left to the alarm and npm run redrive', async () => {
+    const s = await startStack();
+    s.emulator.failCopy({ destinationBackupVaultArn: DR_WEST }, { state: 'FAILED', message: 'boom' });
+    const { recoveryPointArn, executionArn } = await deliverFinished(s);
+    await s.settle();
+
+    const result = await reconcilerFor(s, { graceMinutes: 0 })();
+    await s.settle();
+
+    expect(result).toMatchObject({ alreadyRecorded: 1, resumed: 0 });
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ arn: executionArn, status: 'FAILED', redriveCount: 0 }),
+    ]);
+    expect(s.emulator.copyJobs().map((job) => job.state)).toEqual(['FAILED']);
+    expect((await s.ledger.copiesOf(recoveryPointArn)).map((copy) => copy.status)).toEqual(['FAILED']);
+  });
+
+  it('leaves alone a QUEUED copy whose execution is still running', async () => {
+    stack = await LocalService.start({
+      policy: policyFor(),
+      dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+      copySlots: 1,
+    });
+    const s = stack;
+    const event = await queueBehindHeldSlot(s, 'arn:aws:states:us-east-1:123456789012:execution:copy:alive');
+
+    const result = await reconcilerFor(s, { graceMinutes: 0 })();
+
+    expect(result).toMatchObject({ alreadyRecorded: 1, resumed: 0 });
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ status: 'RUNNING', redriveCount: 0 }),
+    ]);
+    expect((await s.ledger.copiesOf(event.resources[0] as string)).map((copy) => copy.status)).toEqual([
+      'QUEUED',
     ]);
   });
 });

@@ -288,6 +288,31 @@ describe('redrive', () => {
     );
   });
 
+  it('skips, rather than starts anew, an execution another caller re-drove after it was described', async () => {
+    const s = await startStack();
+    const [executionArn] = await failedCopies(s);
+    const sfn = sfnWith(s, {
+      // Another caller's re-drive (another client token) lands first; Step Functions refuses ours.
+      RedriveExecution: async (input) => {
+        await s.sfn.send(new RedriveExecutionCommand({ executionArn: input.executionArn }));
+        throw notRedrivable();
+      },
+    });
+
+    const results = await redriveRecent(s, {}, sfn);
+
+    expect(results).toEqual([
+      expect.objectContaining({
+        executionArn,
+        action: 'skipped',
+        detail: expect.stringContaining('re-driven elsewhere meanwhile'),
+      }),
+    ]);
+    expect(s.stepFunctions.executions()).toEqual([
+      expect.objectContaining({ arn: executionArn, status: 'SUCCEEDED', redriveCount: 1 }),
+    ]);
+  });
+
   it('skips an execution whose input was refused, and starts it anew only with includeRejected', async () => {
     const s = await startStack();
     const input = manualInput('arn:aws:backup:eu-west-1:999999999999:recovery-point:x');

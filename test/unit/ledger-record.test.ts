@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  awaitsItsExecution,
   type CopyDecision,
   type CopyStatus,
   decideCopy,
   type LedgerRecord,
+  PLAN_KEY,
   PLAN_STATUS_RANK,
   STATUS_RANK,
 } from '../../lib/domain/ledger-record.js';
@@ -120,5 +122,24 @@ describe('STATUS_RANK', () => {
   it('ranks the final statuses equally, and as high as a plan, so none can overwrite another', () => {
     expect(STATUS_RANK.FAILED).toBe(STATUS_RANK.COMPLETED);
     expect(PLAN_STATUS_RANK).toBe(STATUS_RANK.COMPLETED);
+  });
+});
+
+describe('awaitsItsExecution', () => {
+  it.each<[CopyStatus, boolean]>([
+    ['PLANNED', true],
+    ['QUEUED', true],
+    ['PENDING', true],
+    // Settled by its job's end (the event, or DescribeCopyJob), whoever waits for it.
+    ['RUNNING', false],
+    ['COMPLETED', false],
+    ['FAILED', false],
+    ['REJECTED', false],
+  ])('a %s copy: %s', (status, awaits) => {
+    expect(awaitsItsExecution(record(status, 1))).toBe(awaits);
+  });
+
+  it('is false for a plan item, whatever its status', () => {
+    expect(awaitsItsExecution({ ...record('PLANNED', 0), destinationVaultArn: PLAN_KEY })).toBe(false);
   });
 });
