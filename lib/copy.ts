@@ -193,6 +193,9 @@ export async function waitForCopySlot(
   await takeFreeSlot(deps, queued);
 }
 
+/** Looks for a free slot a copy gets while it bounces between queues (see takeFreeSlot). */
+const MAX_LOOKS = 10;
+
 /**
  * A queued copy takes the slots it needs if they are free, and wakes its own tasks. Called once the copy is in the
  * queue of the slot it waits for: a slot freed before it joined was handed to nobody. Slots first: in a burst they
@@ -202,8 +205,9 @@ export async function waitForCopySlot(
 async function takeFreeSlot(deps: SlotDependencies, queued: LedgerRecord): Promise<void> {
   if (!deps.slots) return;
   let record = queued;
-  // Two looks: at the queue it is in, and at the one it moved to.
-  for (let look = 0; look < 2; look++) {
+  // Until it has looked from inside the queue it waits in (a copy can bounce between its regional and its
+  // resource queue while other copies end; each bounce is their progress, so a few looks suffice).
+  for (let look = 0; look < MAX_LOOKS; look++) {
     const acquired = await deps.slots.acquire(record, record.executionArn);
     if (acquired.granted) {
       // Granted by another meanwhile, the hold is this same one; otherwise wake this copy's tasks.

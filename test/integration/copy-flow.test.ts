@@ -79,7 +79,8 @@ async function expectEveryCopyCompletedOnce(
  * not something settle() waits for.
  */
 async function untilNoCopyInFlight(s: LocalService) {
-  for (let i = 0; i < 200; i++) {
+  // Up to a minute: on a loaded machine a sibling's Lambda and its job's event take their time.
+  for (let i = 0; i < 1200; i++) {
     const items = await s.ledger.scan();
     if (!items.some((item) => item.status === 'PENDING' || item.status === 'RUNNING')) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
