@@ -1,7 +1,9 @@
 import type { BackupClient } from '@aws-sdk/client-backup';
 import {
   DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -181,7 +183,19 @@ async function resumeLeftBehind(
   copies: readonly LedgerRecord[],
   endedBefore: Date,
 ): Promise<number> {
-  const execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  let execution: DescribeExecutionCommandOutput;
+  try {
+    execution = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  } catch (error) {
+    // Not one Step Functions knows (a copy task invoked by hand, or history past its 90-day retention): there is
+    // nothing to re-drive, and it must not fail the resumes of the others.
+    if (!(error instanceof ExecutionDoesNotExist)) throw error;
+    logger.warn('copies left behind by an execution Step Functions does not know; left alone', {
+      recoveryPointArn: copies[0]?.recoveryPointArn,
+      executionArn,
+    });
+    return 0;
+  }
   if (!isUnsuccessful(execution.status)) return 0;
   if (execution.stopDate && execution.stopDate > endedBefore) return 0;
   const keys = {

@@ -69,7 +69,10 @@ describe('bench', () => {
       ['--sections', 'burst,speed'],
       '--sections: unknown section speed (known: burst, cost, cold-start, handler-time)',
     ],
-    [['--concurrency', '10,abc'], '--concurrency must be a whole number greater than 0, got "abc"'],
+    [
+      ['--cells', 'full-size,huge'],
+      '--cells: unknown cell huge (known: full-size, global-10, retry-only, outage)',
+    ],
     [['--recovery-points', '1.5'], '--recovery-points must be a whole number greater than 0, got "1.5"'],
     [['--copy-minutes', '0'], '--copy-minutes must be a number greater than 0, got "0"'],
   ])('refuses %j with exit 2 and one line, before measuring anything', async (args, line) => {
