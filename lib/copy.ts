@@ -313,6 +313,8 @@ async function grantTo(
     await slots.release(queued);
     return 'full';
   }
+  // No task yet (it has not joined): the slots stay held for the copy, whose WaitForCopySlot task, finding it out
+  // of the queue, goes straight back to the copy task.
   if (closed.length === taskTokens.length && taskTokens.length > 0) {
     await slots.release(queued);
     return 'taken';
