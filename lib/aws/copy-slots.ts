@@ -74,14 +74,14 @@ export class CopySlots {
       executionArn,
       since: this.now().toISOString(),
     };
-    let regional = slots.regional;
-    if (!(await this.take(regional, holder))) {
+    let taken = slots.regional;
+    if (!(await this.take(taken, holder))) {
       if (!slots.overflow || !(await this.take(slots.overflow, holder)))
         return { granted: false, waitOn: slots.regional.key };
-      regional = slots.overflow;
+      taken = slots.overflow;
     }
     if (slots.resource && !(await this.take(slots.resource, holder))) {
-      await this.give(regional.key, copy);
+      await this.give(taken.key, copy);
       return { granted: false, waitOn: slots.resource.key, gaveBack: slots.regional.key };
     }
     return { granted: true };

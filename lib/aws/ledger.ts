@@ -349,22 +349,20 @@ export class CopyLedger {
    * own, or the one of a slot it now waits for), if it is still QUEUED.
    */
   async putBack(record: LedgerRecord, taskTokens: readonly string[], slotKey: string): Promise<void> {
+    const names = { '#status': 'status', '#attempt': 'attempt' };
+    const values = { ':queued': 'QUEUED', ':attempt': record.attempt };
+    // DynamoDB has no empty set: a copy taken out before its task joined has none to put back.
+    const tokens = taskTokens.length
+      ? {
+          add: '#waitingTokens :tokens',
+          names: { ...names, '#waitingTokens': 'waitingTokens' },
+          values: { ...values, ':tokens': new Set(taskTokens) },
+        }
+      : { names, values };
     await this.update(
       record,
       { slotQueue: slotKey, queuedAt: record.queuedAt },
-      {
-        condition: '#status = :queued AND #attempt = :attempt',
-        names: { '#status': 'status', '#attempt': 'attempt' },
-        values: { ':queued': 'QUEUED', ':attempt': record.attempt },
-        // DynamoDB has no empty set: a copy taken out before its task joined has none to put back.
-        ...(taskTokens.length
-          ? {
-              add: '#waitingTokens :tokens',
-              names: { '#status': 'status', '#attempt': 'attempt', '#waitingTokens': 'waitingTokens' },
-              values: { ':queued': 'QUEUED', ':attempt': record.attempt, ':tokens': new Set(taskTokens) },
-            }
-          : {}),
-      },
+      { condition: '#status = :queued AND #attempt = :attempt', ...tokens },
     );
   }
 

@@ -45,7 +45,6 @@ Exit code: 1 when a copy was duplicated (any burst cell, cost) or lost (full-siz
 const SECTIONS = ['burst', 'cost', 'cold-start', 'handler-time'] as const;
 /** burst.js is imported only once the handlers' logging is silenced (below): its cells are named here. */
 const BURST_CELLS: readonly BurstCell[] = ['full-size', 'global-10', 'retry-only', 'outage'];
-const BASELINES: readonly BurstCell[] = ['global-10', 'retry-only'];
 
 const positive = (name: string, text: string) => numberOption(name, text, { min: 0, exclusiveMin: true });
 
@@ -187,7 +186,8 @@ async function main(): Promise<number> {
             copyDurationMs,
             busyRate,
             ...(busyCores === undefined ? {} : { busyCores }),
-            maxWallSeconds: (BASELINES.includes(cell) ? baselineWallMinutes : maxWallMinutes) * 60,
+            maxWallSeconds:
+              (markdown.TARGETS.burstCells.includes(cell) ? maxWallMinutes : baselineWallMinutes) * 60,
             ...cellOptions(cell, {
               recoveryPoints,
               destinations,
