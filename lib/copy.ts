@@ -2,7 +2,7 @@ import type { BackupClient, CopyJobState } from '@aws-sdk/client-backup';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeCopyJob, startCopyJob } from './aws/backup.js';
 import type { CopySlots } from './aws/copy-slots.js';
-import type { CopyKey, CopyLedger, JobOutcome } from './aws/ledger.js';
+import type { CopyKey, CopyLedger, JobOutcome, QueuePlace } from './aws/ledger.js';
 import { completeTasks } from './aws/sfn.js';
 import type { Config } from './config.js';
 import {
@@ -186,12 +186,17 @@ export async function waitForCopySlot(
   taskToken: string,
 ): Promise<void> {
   const queued = deps.slots && (await deps.ledger.addWaitingToken(copyKey(copy), taskToken));
-  if (!deps.slots || !queued?.slotQueue) {
+  if (!deps.slots || !queued || !inQueue(queued)) {
     await completeTasks(deps.sfn, [taskToken], { output: SLOT_GRANTED });
     return;
   }
   await takeFreeSlot(deps, queued);
 }
+
+type QueuedRecord = LedgerRecord & QueuePlace;
+
+const inQueue = (record: LedgerRecord): record is QueuedRecord =>
+  record.slotQueue !== undefined && record.queuedAt !== undefined;
 
 /** Looks for a free slot a copy gets while it bounces between queues (see takeFreeSlot). */
 const MAX_LOOKS = 10;
@@ -202,7 +207,7 @@ const MAX_LOOKS = 10;
  * are full, and then this costs one or two refused writes and nothing else. A copy that finds another slot busy
  * moves to that queue and looks again (its resource's copy may have ended just before it got there).
  */
-async function takeFreeSlot(deps: SlotDependencies, queued: LedgerRecord): Promise<void> {
+async function takeFreeSlot(deps: SlotDependencies, queued: QueuedRecord): Promise<void> {
   if (!deps.slots) return;
   let record = queued;
   // Until it has looked from inside the queue it waits in (a copy can bounce between its regional and its
@@ -211,8 +216,8 @@ async function takeFreeSlot(deps: SlotDependencies, queued: LedgerRecord): Promi
     const acquired = await deps.slots.acquire(record, record.executionArn);
     if (acquired.granted) {
       // Granted by another meanwhile, the hold is this same one; otherwise wake this copy's tasks.
-      const taskTokens = await deps.ledger.takeWaiting(record);
-      if (taskTokens) await completeTasks(deps.sfn, taskTokens, { output: SLOT_GRANTED });
+      const taken = await deps.ledger.takeWaiting(record);
+      if (taken) await completeTasks(deps.sfn, [...(taken.waitingTokens ?? [])], { output: SLOT_GRANTED });
       return;
     }
     if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
@@ -238,8 +243,12 @@ export async function freeSlots(
   for (const queue of queues) await grantWaiting(deps, queue, 1);
 }
 
-/** How many of the longest-waiting copies a granter reads at once, and picks among. */
-const GRANT_CANDIDATES = 50;
+/**
+ * How many of the longest-waiting copies a granter reads at once, and picks among: more than the 105 copies of one
+ * Region that can end at once, so that their granters rarely pick the same one (at 50, a copy cost 3.7 failed takes
+ * in a 1,000 × 2 burst; at 150, 0.8). Each place read is about 150 bytes.
+ */
+const GRANT_CANDIDATES = 150;
 
 /** The items in random order (Fisher-Yates). */
 function shuffled<T>(items: readonly T[]): T[] {
@@ -285,19 +294,20 @@ export async function grantWaiting(
  */
 async function grantTo(
   deps: SlotDependencies,
-  queued: LedgerRecord,
+  place: QueuePlace,
 ): Promise<'granted' | 'full' | 'moved' | 'taken'> {
   const { slots, ledger, sfn } = deps;
-  if (!slots || !queued.slotQueue) return 'taken';
-  const taskTokens = await ledger.takeWaiting(queued);
-  if (taskTokens === undefined) return 'taken';
+  if (!slots) return 'taken';
+  const queued = await ledger.takeWaiting(place);
+  if (queued === undefined) return 'taken';
+  const taskTokens = [...(queued.waitingTokens ?? [])];
   const acquired = await slots.acquire(queued, queued.executionArn);
   if (!acquired.granted) {
     await ledger.putBack(queued, taskTokens, acquired.waitOn);
     if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
     // Out of a queue for a moment, the copy was invisible to a granter whose slot was freed meanwhile.
-    await takeFreeSlot(deps, { ...queued, slotQueue: acquired.waitOn });
-    return acquired.waitOn === queued.slotQueue ? 'full' : 'moved';
+    await takeFreeSlot(deps, { ...queued, slotQueue: acquired.waitOn, queuedAt: place.queuedAt });
+    return acquired.waitOn === place.slotQueue ? 'full' : 'moved';
   }
   let closed: string[];
   try {
@@ -305,11 +315,8 @@ async function grantTo(
   } catch (error) {
     // Step Functions did not take the wake-up: queue the copy again in its place and give the slots back, so
     // a later granter (or the reconciler) wakes it, not its timeout.
-    logger.warn('could not wake a copy granted a slot; queued it again', {
-      slotKey: queued.slotQueue,
-      error,
-    });
-    await ledger.putBack(queued, taskTokens, queued.slotQueue);
+    logger.warn('could not wake a copy granted a slot; queued it again', { slotKey: place.slotQueue, error });
+    await ledger.putBack(queued, taskTokens, place.slotQueue);
     await slots.release(queued);
     return 'full';
   }

@@ -50,6 +50,10 @@ const slotKey = (key: string) => ({ recoveryPointArn: SLOTS_PARTITION, destinati
  * when the execution that took it ends without a running job (releaseCopySlots, with the reconciler as backstop).
  */
 export class CopySlots {
+  /** Slot items this instance has seen exist. None is ever deleted, so a refused take of one of these is a full
+   *  slot, and DynamoDB need not send back the item (a full regional one holds 100 holders) to say so. */
+  private readonly existing = new Set<string>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -132,6 +136,7 @@ export class CopySlots {
 
   private async take(slot: Slot, holder: SlotHolder): Promise<boolean> {
     for (let created = false; ; created = true) {
+      const known = this.existing.has(slot.key);
       try {
         await this.client.send(
           new UpdateCommand({
@@ -142,13 +147,18 @@ export class CopySlots {
             ExpressionAttributeNames: { '#holders': 'holders', '#holder': copySlotHolder(holder) },
             ExpressionAttributeValues: { ':holder': holder, ':limit': slot.limit },
             // Tells a full slot (the item comes back) from one never taken yet (no item: create it).
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ...(known ? {} : { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
           }),
         );
+        this.existing.add(slot.key);
         return true;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
-        if (error.Item !== undefined) return false;
+        if (known) return false;
+        if (error.Item !== undefined) {
+          this.existing.add(slot.key);
+          return false;
+        }
       }
       if (created) return false;
       await this.create(slot.key);
@@ -159,7 +169,7 @@ export class CopySlots {
   async give(key: string, copy: SlotSubject, executionArn?: string): Promise<boolean> {
     const names = { '#holders': 'holders', '#holder': copySlotHolder(copy) };
     try {
-      const { Attributes } = await this.client.send(
+      await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: slotKey(key),
@@ -173,10 +183,10 @@ export class CopySlots {
           ...(executionArn === undefined
             ? {}
             : { ExpressionAttributeValues: { ':executionArn': executionArn } }),
-          ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return Attributes !== undefined;
+      // The condition held, so the copy held the slot.
+      return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;

@@ -76,6 +76,11 @@ const copyFields = (copy: PlannedCopy) => ({
 
 const QUEUE_ATTRIBUTES = ['slotQueue', 'queuedAt', 'waitingTokens'];
 
+/** A copy's place in a slot queue: what a granter reads of each waiting copy (see CopyLedger.waiting). */
+const QUEUE_PLACE_ATTRIBUTES = ['recoveryPointArn', 'destinationVaultArn', 'slotQueue', 'queuedAt'] as const;
+
+export type QueuePlace = CopyKey & { slotQueue: string; queuedAt: string };
+
 /**
  * The DynamoDB ledger: one item per (recovery point, destination) plus one plan item per recovery point.
  * Every copy write is conditional, so a duplicate or late writer can repeat the current state but never
@@ -289,18 +294,22 @@ export class CopyLedger {
     );
   }
 
-  /** The copies waiting longest for slot `slotKey`, first come first served. */
-  async waiting(slotKey: string, limit: number): Promise<LedgerRecord[]> {
+  /**
+   * The places of the copies waiting longest for slot `slotKey`, first come first served. Places only: a granter
+   * gets the rest of the copy it takes out of the queue (takeWaiting), and 50 whole items are about 75 KB.
+   */
+  async waiting(slotKey: string, limit: number): Promise<QueuePlace[]> {
     const { Items } = await this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: SLOT_QUEUE_INDEX,
         KeyConditionExpression: 'slotQueue = :slot',
         ExpressionAttributeValues: { ':slot': slotKey },
+        ProjectionExpression: QUEUE_PLACE_ATTRIBUTES.join(', '),
         Limit: limit,
       }),
     );
-    return (Items ?? []) as LedgerRecord[];
+    return (Items ?? []) as QueuePlace[];
   }
 
   /** How many copies wait for slot `slotKey`, and since when the longest has. */
@@ -326,22 +335,21 @@ export class CopyLedger {
   }
 
   /**
-   * Takes a granted copy out of its queue; returns the tasks to wake, or undefined when another granter (or
-   * the copy's own task) took it first.
+   * Takes a granted copy out of its queue; returns the item as it was (with the tasks to wake), or undefined when
+   * another granter (or the copy's own task) took it first.
    */
-  async takeWaiting(record: LedgerRecord): Promise<string[] | undefined> {
-    const old = await this.update(
-      record,
+  async takeWaiting(place: QueuePlace): Promise<LedgerRecord | undefined> {
+    return this.update(
+      place,
       {},
       {
         condition: '#slotQueue = :slotQueue AND #queuedAt = :queuedAt',
         names: { '#slotQueue': 'slotQueue', '#queuedAt': 'queuedAt' },
-        values: { ':slotQueue': record.slotQueue, ':queuedAt': record.queuedAt },
+        values: { ':slotQueue': place.slotQueue, ':queuedAt': place.queuedAt },
         remove: QUEUE_ATTRIBUTES,
         returnOld: true,
       },
     );
-    return old && [...(old.waitingTokens ?? [])];
   }
 
   /**
@@ -370,7 +378,7 @@ export class CopyLedger {
    * Moves a waiting copy to the queue of the slot it now waits for, keeping its place in time; false when it was
    * no longer in the queue it was read from (granted, or moved, meanwhile).
    */
-  async moveInQueue(record: LedgerRecord, slotKey: string): Promise<boolean> {
+  async moveInQueue(record: QueuePlace, slotKey: string): Promise<boolean> {
     const moved = await this.update(
       record,
       { slotQueue: slotKey },

@@ -68,6 +68,36 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
     });
   });
 
+  it('refuses a full slot it has seen without DynamoDB sending the item back', async () => {
+    // What each take asks for when refused: a full regional item holds 100 holders, about 35 KB.
+    const asked: (string | undefined)[] = [];
+    const client = documentClient(endpoint);
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as {
+          ConditionExpression?: string;
+          ReturnValuesOnConditionCheckFailure?: string;
+        };
+        if (input.ConditionExpression?.includes('size(#holders)'))
+          asked.push(input.ReturnValuesOnConditionCheckFailure);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const slots = new CopySlots(client, tableName, { perRegion: 1, byRegion: {} });
+    // The Region's slot and the vault's 5 of overflow.
+    for (let i = 0; i < 6; i++) expect((await slots.acquire(copyOf(), EXECUTION)).granted).toBe(true);
+    asked.length = 0;
+
+    expect((await slots.acquire(copyOf(), EXECUTION)).granted).toBe(false);
+    expect(asked).toEqual([undefined, undefined]);
+    // Another instance (a new Lambda container) has not seen them: it asks, once, and still refuses.
+    const fresh = new CopySlots(client, tableName, { perRegion: 1, byRegion: {} });
+    expect((await fresh.acquire(copyOf(), EXECUTION)).granted).toBe(false);
+    expect((await fresh.acquire(copyOf(), EXECUTION)).granted).toBe(false);
+    expect(asked).toEqual([undefined, undefined, 'ALL_OLD', 'ALL_OLD', undefined, undefined]);
+  });
+
   it('honours a per-Region override', async () => {
     const slots = slotsOf(100, { 'us-west-2': 1 });
     expect(slots.slotsOf(copyOf()).regional.limit).toBe(1);
@@ -120,8 +150,16 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
       first.recoveryPointArn,
       second.recoveryPointArn,
     ]);
-    expect([...(waiting[0]?.waitingTokens ?? [])].sort()).toEqual(['token-1', 'token-1-again']);
-    expect(waiting[0]).toMatchObject({ status: 'QUEUED', queuedAt: '2026-11-23T00:00:00.000Z' });
+    // Places only: the granter gets the rest of the copy it takes out of the queue.
+    expect(waiting[0]).toEqual({
+      recoveryPointArn: first.recoveryPointArn,
+      destinationVaultArn: first.destinationVaultArn,
+      slotQueue: key,
+      queuedAt: '2026-11-23T00:00:00.000Z',
+    });
+    const item = await ledger().get(first);
+    expect(item).toMatchObject({ status: 'QUEUED', queuedAt: '2026-11-23T00:00:00.000Z' });
+    expect([...(item?.waitingTokens ?? [])].sort()).toEqual(['token-1', 'token-1-again']);
   });
 
   it('gives the slot back and queues the copy again when Step Functions does not take the wake-up', async () => {
@@ -147,6 +185,6 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
       recoveryPointArn: copy.recoveryPointArn,
       queuedAt: '2026-11-23T00:00:00.000Z',
     });
-    expect([...(queued?.waitingTokens ?? [])]).toEqual(['token']);
+    expect([...((await ledger().get(copy))?.waitingTokens ?? [])]).toEqual(['token']);
   });
 });
