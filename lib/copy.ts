@@ -168,6 +168,10 @@ export async function copyToDestination(
     }
     const running = await deps.ledger.markRunning(key, decision.attempt, job.copyJobId, job.isParent, waiter);
     if (!running) continue;
+    // AWS is back after ServiceUnavailable. The slots freed while it was out were not handed on (the copies behind
+    // would have heard the same): hand them on now, rather than when the other refused copies' waits end.
+    if (deps.slots && record?.unavailableSince)
+      await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key);
     if (running.lastJobOutcome?.copyJobId === job.copyJobId)
       await settleCopy(deps, key, running.lastJobOutcome);
     return;
@@ -453,6 +457,19 @@ export async function settleCopy(
   key: CopyKey,
   outcome: JobOutcome,
 ): Promise<LedgerRecord | undefined> {
+  const ended = outcomeOf(outcome.state);
+  const status = ended === 'succeeded' ? 'COMPLETED' : ended === 'failed' ? 'FAILED' : undefined;
+  const lastError =
+    status === 'FAILED'
+      ? errorSummary(
+          new CopyJobFailedError(
+            `copy job ${outcome.copyJobId} ended ${outcome.state}${outcome.statusMessage ? `: ${outcome.statusMessage}` : ''}`,
+          ),
+        )
+      : undefined;
+  // The common case: the end of the job the item is running, in one write.
+  const running = status && (await deps.ledger.markJobEnded(key, outcome.copyJobId, status, lastError));
+  if (running) return handOn(deps, key, running, running);
   let record = await deps.ledger.get(key);
   // While PENDING, a copyJobId on the item is an earlier attempt's: this event may be the new attempt's job.
   if (record?.status === 'PENDING') {
@@ -461,25 +478,26 @@ export async function settleCopy(
     record = await deps.ledger.get(key);
   }
   if (!record || record.copyJobId !== outcome.copyJobId) return undefined;
-  const succeeded = outcomeOf(outcome.state) === 'succeeded';
-  if (!succeeded && outcomeOf(outcome.state) !== 'failed') return record;
-  const lastError = succeeded
-    ? undefined
-    : errorSummary(
-        new CopyJobFailedError(
-          `copy job ${outcome.copyJobId} ended ${outcome.state}${outcome.statusMessage ? `: ${outcome.statusMessage}` : ''}`,
-        ),
-      );
-  const settled = await deps.ledger.markFinal(key, record.attempt, succeeded ? 'COMPLETED' : 'FAILED', {
+  if (!status) return record;
+  const settled = await deps.ledger.markFinal(key, record.attempt, status, {
     executionArn: record.executionArn,
     ...(lastError ? { lastError } : {}),
   });
+  const final = settled ?? (await deps.ledger.get(key));
+  return final ? handOn(deps, key, final, settled) : record;
+}
+
+/** After a job's end is written (`settled`; undefined when another writer had): frees its slots, wakes its tasks. */
+async function handOn(
+  deps: SlotDependencies,
+  key: CopyKey,
+  final: LedgerRecord,
+  settled: LedgerRecord | undefined,
+): Promise<LedgerRecord> {
   if (settled?.status === 'COMPLETED') {
     count(Metric.CopiesCompleted, 1, key.destinationVaultArn);
     if (settled.startedAt) seconds(Metric.CopyDuration, (Date.now() - Date.parse(settled.startedAt)) / 1000);
   } else if (settled) count(Metric.CopiesFailed, 1, key.destinationVaultArn);
-  const final = settled ?? (await deps.ledger.get(key));
-  if (!final) return record;
   await freeSlots(deps, final);
   const waiters = [...(final.waiters ?? [])];
   // A failed attempt fails no task directly: each decides again (decideCopy), so a duplicate execution follows

@@ -236,6 +236,30 @@ export class CopyLedger {
     );
   }
 
+  /**
+   * Writes the end of the job `copyJobId` the item is RUNNING: a job's end in one write, without reading the item
+   * first. Undefined when the item is not running that job (still PENDING, another attempt's, already final).
+   */
+  markJobEnded(
+    key: CopyKey,
+    copyJobId: string,
+    status: Extract<CopyStatus, 'COMPLETED' | 'FAILED'>,
+    lastError?: LedgerError,
+  ): Promise<LedgerRecord | undefined> {
+    const completedAt = this.now().toISOString();
+    const resourceOutcome = resourceOutcomeKey(key.destinationVaultArn, status, completedAt);
+    return this.update(
+      key,
+      { lastError, completedAt, resourceOutcome, status, statusRank: STATUS_RANK[status] },
+      {
+        condition: '#status = :running AND #copyJobId = :copyJobId',
+        names: { '#copyJobId': 'copyJobId' },
+        values: { ':running': 'RUNNING', ':copyJobId': copyJobId },
+        remove: ['unavailableSince', ...QUEUE_ATTRIBUTES],
+      },
+    );
+  }
+
   /** Writes a final status; returns the item as written, or undefined when it had already moved on. */
   markFinal(
     key: CopyKey,

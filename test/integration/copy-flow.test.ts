@@ -1,6 +1,6 @@
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { reclaimCopySlots, SLOT_HOLD_GRACE_MS } from '../../lib/copy.js';
+import { freeSlots, reclaimCopySlots, SLOT_HOLD_GRACE_MS } from '../../lib/copy.js';
 import { copySlotsOf } from '../../lib/domain/copy-slots.js';
 import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
@@ -87,6 +87,14 @@ async function untilNoCopyInFlight(s: LocalService) {
   }
 }
 
+async function until(condition: () => Promise<boolean>) {
+  for (let i = 0; i < 600; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('not reached in 30 s');
+}
+
 /** No copy slot is held once nothing runs. */
 async function expectNoSlotHeld(s: LocalService) {
   const slots = await s.runtime.slots?.all();
@@ -135,6 +143,44 @@ describe('copy slots released on every path, and "not now" never fails a copy', 
     // The emulator answers LimitExceeded to a second job of one resource: none was ever tried.
     expect(s.emulator.calls.errors.LimitExceededException ?? 0).toBe(0);
   });
+
+  it('hands on the slots freed while StartCopyJob was unavailable as soon as AWS starts a copy again', async () => {
+    const s = await startStack({ copySlots: 1, emulator: { copyDurationMs: 10_000 } });
+    const { slots, ledger } = s.runtime;
+    if (!slots) throw new Error('the stack has copy slots');
+    // DR_WEST's regional slot and its vault's 5 of overflow, held by copies of other recovery points.
+    const holder = () => ({ recoveryPointArn: recoveryPointArn(), destinationVaultArn: DR_WEST });
+    const [handedOn, leftFree] = [holder(), holder()];
+    for (const held of [handedOn, leftFree, holder(), holder(), holder(), holder()])
+      expect((await slots.acquire(held, 'other-execution')).granted).toBe(true);
+    const [first, second] = [backupJobCompleted(), backupJobCompleted()];
+    for (const event of [first, second]) {
+      s.seedFor(event);
+      await s.deliver(event);
+      await until(async () => {
+        const item = await ledger.get({
+          recoveryPointArn: event.resources[0] ?? '',
+          destinationVaultArn: DR_WEST,
+        });
+        return (item?.waitingTokens?.size ?? 0) > 0;
+      });
+    }
+    // The Retry's 11 calls all refused: the first copy waits (WaitBeforeResuming) and then resumes.
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 11 });
+    await freeSlots({ ledger, sfn: s.sfn, slots }, handedOn);
+    // Freed while AWS is out, and handed on to nobody, as a copy refused ServiceUnavailable leaves its slot.
+    await slots.release(leftFree);
+    await s.settle();
+
+    await expectEveryCopyCompletedOnce(s, arnsOf([first, second]), [DR_WEST]);
+    // The copy that waited started while the resumed copy's job ran, not once it had ended (which copy is granted
+    // first is the granter's pick).
+    const [resumed, waited] = s.emulator
+      .copyJobs()
+      .map((job) => job.copyJob)
+      .sort((a, b) => (a.CreationDate?.getTime() ?? 0) - (b.CreationDate?.getTime() ?? 0));
+    expect(waited?.CreationDate?.getTime()).toBeLessThan(resumed?.CompletionDate?.getTime() ?? 0);
+  }, 120_000);
 
   it('fails a copy with a clear reason once StartCopyJob has been unavailable longer than the patience', async () => {
     const s = await startStack({ copyStartPatienceMs: 1 });
