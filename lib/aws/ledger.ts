@@ -246,11 +246,9 @@ export class CopyLedger {
     status: Extract<CopyStatus, 'COMPLETED' | 'FAILED'>,
     lastError?: LedgerError,
   ): Promise<LedgerRecord | undefined> {
-    const completedAt = this.now().toISOString();
-    const resourceOutcome = resourceOutcomeKey(key.destinationVaultArn, status, completedAt);
     return this.update(
       key,
-      { lastError, completedAt, resourceOutcome, status, statusRank: STATUS_RANK[status] },
+      { lastError, ...this.ended(key, status), status, statusRank: STATUS_RANK[status] },
       {
         condition: '#status = :running AND #copyJobId = :copyJobId',
         names: { '#copyJobId': 'copyJobId' },
@@ -267,9 +265,7 @@ export class CopyLedger {
     status: Extract<CopyStatus, 'COMPLETED' | 'FAILED'>,
     details: { executionArn: string; lastError?: LedgerError },
   ): Promise<LedgerRecord | undefined> {
-    const completedAt = this.now().toISOString();
-    const resourceOutcome = resourceOutcomeKey(key.destinationVaultArn, status, completedAt);
-    const fields = { ...details, completedAt, resourceOutcome };
+    const fields = { ...details, ...this.ended(key, status) };
     return this.advance(key, attempt, status, fields, ['unavailableSince', ...QUEUE_ATTRIBUTES]);
   }
 
@@ -446,8 +442,7 @@ export class CopyLedger {
     },
   ): Promise<boolean> {
     // In the resource index too, so coverage shows the destination REFUSED rather than NEVER copied.
-    const completedAt = this.now().toISOString();
-    const resourceOutcome = resourceOutcomeKey(key.destinationVaultArn, 'REJECTED', completedAt);
+    const { completedAt, resourceOutcome } = this.ended(key, 'REJECTED');
     const fields = {
       ...details,
       completedAt,
@@ -531,6 +526,12 @@ export class CopyLedger {
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
     return items;
+  }
+
+  /** When a copy ended, and its key in the resource index (coverage). */
+  private ended(key: CopyKey, status: Extract<CopyStatus, 'COMPLETED' | 'FAILED' | 'REJECTED'>) {
+    const completedAt = this.now().toISOString();
+    return { completedAt, resourceOutcome: resourceOutcomeKey(key.destinationVaultArn, status, completedAt) };
   }
 
   /** The update options that add a waiting task and its execution. */

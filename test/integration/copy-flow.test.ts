@@ -74,26 +74,26 @@ async function expectEveryCopyCompletedOnce(
   return report;
 }
 
-/**
- * Until no copy is PENDING or RUNNING: a Lambda still running after its execution ended (as happens on AWS) is
- * not something settle() waits for.
- */
-async function untilNoCopyInFlight(s: LocalService) {
-  // Up to a minute: on a loaded machine a sibling's Lambda and its job's event take their time.
-  for (let i = 0; i < 1200; i++) {
-    const items = await s.ledger.scan();
-    if (!items.some((item) => item.status === 'PENDING' || item.status === 'RUNNING')) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function until(condition: () => Promise<boolean>) {
-  for (let i = 0; i < 600; i++) {
+/** Polls `condition` every 50 ms until it holds; fails after `seconds`. */
+async function until(condition: () => Promise<boolean>, seconds = 30) {
+  for (let i = 0; i < seconds * 20; i++) {
     if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error('not reached in 30 s');
+  throw new Error(`not reached in ${seconds} s`);
 }
+
+/**
+ * Until no copy is PENDING or RUNNING: a Lambda still running after its execution ended (as happens on AWS) is
+ * not something settle() waits for. Up to a minute: on a loaded machine a sibling's Lambda and its job's event
+ * take their time.
+ */
+const untilNoCopyInFlight = (s: LocalService) =>
+  until(
+    async () =>
+      !(await s.ledger.scan()).some((item) => item.status === 'PENDING' || item.status === 'RUNNING'),
+    60,
+  );
 
 /** No copy slot is held once nothing runs. */
 async function expectNoSlotHeld(s: LocalService) {
