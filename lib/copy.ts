@@ -12,7 +12,7 @@ import {
   QUEUED,
   SLOT_GRANTED,
 } from './contracts.js';
-import type { SlotSubject } from './domain/copy-slots.js';
+import { isRegionUnavailable, type SlotSubject } from './domain/copy-slots.js';
 import { findRecoveryPointArn } from './domain/event.js';
 import { copyIdempotencyToken, runId } from './domain/keys.js';
 import { decideCopy, type LedgerRecord } from './domain/ledger-record.js';
@@ -121,7 +121,15 @@ export async function copyToDestination(
     }
     if (decision.action !== 'start') continue;
     if (deps.slots) {
-      const acquired = await deps.slots.acquire(copy, run.executionArn);
+      // A new copy whose Region's slots were just found full does not try them here: it joins the queue at once,
+      // and WaitForCopySlot looks for a free slot from inside it (in a burst, two refused writes fewer per copy).
+      // Only a new one: a copy woken from the queue holds the slots it was granted.
+      const acquired =
+        (record === undefined || record.status === 'PLANNED') && deps.slots.seemsFull(copy)
+          ? { granted: false as const, waitOn: deps.slots.slotsOf(copy).regional.key }
+          : await deps.slots.acquire(copy, run.executionArn, {
+              probing: record?.unavailableSince !== undefined,
+            });
       if (!acquired.granted) {
         if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
         if (!(await deps.ledger.markQueued(copy, decision.attempt, acquired.waitOn, run.executionArn)))
@@ -170,8 +178,10 @@ export async function copyToDestination(
     if (!running) continue;
     // AWS is back after ServiceUnavailable. The slots freed while it was out were not handed on (the copies behind
     // would have heard the same): hand them on now, rather than when the other refused copies' waits end.
-    if (deps.slots && record?.unavailableSince)
+    if (deps.slots && record?.unavailableSince) {
+      await deps.slots.clearUnavailable(copy);
       await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key);
+    }
     if (running.lastJobOutcome?.copyJobId === job.copyJobId)
       await settleCopy(deps, key, running.lastJobOutcome);
     return;
@@ -242,8 +252,11 @@ export async function freeSlots(
 ): Promise<void> {
   if (!deps.slots) return;
   const slots = deps.slots.slotsOf(copy);
-  const freed = await deps.slots.release(copy, executionArn);
+  const { freed, unavailableAt } = await deps.slots.release(copy, executionArn);
   const queues = new Set(freed.map((key) => (key === slots.overflow?.key ? slots.regional.key : key)));
+  // StartCopyJob answers ServiceUnavailable in this Region: a copy woken now would hear the same. The refused
+  // copies keep trying, and the first that AWS starts again hands on every free slot.
+  if (isRegionUnavailable(unavailableAt, Date.now())) queues.delete(slots.regional.key);
   for (const queue of queues) await grantWaiting(deps, queue, 1);
 }
 
@@ -338,10 +351,12 @@ const isNotNow = (error: unknown) =>
   error instanceof LimitExceededException || error instanceof ThrottlingException;
 
 /**
- * StartCopyJob refused. "Not now" (with copy slots) queues the copy for its regional slot; ServiceUnavailable
- * keeps the attempt PENDING and rethrows, for the Retry and then the WaitBeforeResuming loop, until it has lasted
- * COPY_START_PATIENCE_HOURS; anything else means AWS will never start this job: the attempt FAILED. The slots
- * taken go back at once; handed on only after a permanent refusal, since the copies behind would hear the same.
+ * StartCopyJob refused. "Not now" (with copy slots) queues the copy for its regional slot. ServiceUnavailable
+ * marks the Region unavailable: one copy per Region (the probe) keeps the attempt PENDING and rethrows, for the
+ * Retry and then the WaitBeforeResuming loop, until it has lasted COPY_START_PATIENCE_HOURS; the others queue
+ * until AWS starts the probe again. Anything else means AWS will never start this job: the attempt FAILED. The
+ * slots taken go back at once; handed on only after a permanent refusal, since the copies behind would hear the
+ * same.
  */
 async function recordStartFailure(
   deps: CopyDependencies,
@@ -355,7 +370,7 @@ async function recordStartFailure(
   if (isNotNow(error) || error instanceof ServiceUnavailableException) {
     count(Metric.ThrottledAnswers);
     await deps.slots?.release(copy);
-    if (isNotNow(error) && deps.slots) {
+    if (deps.slots && (isNotNow(error) || !(await deps.slots.markUnavailable(copy)))) {
       const { regional } = deps.slots.slotsOf(copy);
       if (await deps.ledger.markQueued(copy, attempt, regional.key, run.executionArn, lastError)) return;
       throw error;
@@ -375,6 +390,11 @@ async function recordStartFailure(
       })
     ) {
       count(Metric.CopiesFailed, 1, key.destinationVaultArn);
+    }
+    // The next copy to try probes in its place, with its own patience.
+    if (deps.slots) {
+      await deps.slots.clearUnavailable(copy);
+      await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key, 1);
     }
     throw patience;
   }
@@ -407,7 +427,8 @@ export async function reclaimCopySlots(deps: SlotDependencies, now: Date): Promi
   let waiting = 0;
   let oldestQueuedAt: string | undefined;
   for (const slot of slotItems) {
-    await grantWaiting(deps, slot.key);
+    // Left to the copies retrying StartCopyJob there (see freeSlots).
+    if (!isRegionUnavailable(slot.unavailableAt, now.getTime())) await grantWaiting(deps, slot.key);
     const queue = await deps.ledger.queueDepth(slot.key);
     waiting += queue.waiting;
     if (queue.oldestQueuedAt && (!oldestQueuedAt || queue.oldestQueuedAt < oldestQueuedAt))

@@ -12,6 +12,7 @@ import {
   copySlotsOf,
   type Slot,
   type SlotSubject,
+  UNAVAILABLE_MARK_MS,
 } from '../domain/copy-slots.js';
 import { copySlotHolder } from '../domain/keys.js';
 
@@ -30,7 +31,22 @@ export interface SlotHolder {
 export interface SlotItem {
   key: string;
   holders: Record<string, SlotHolder>;
+  /** A Region's slot (regional or vault overflow): when StartCopyJob last answered ServiceUnavailable there, unless
+   *  AWS has started a copy since (ISO-8601). */
+  unavailableAt?: string;
 }
+
+/** The slots a release freed, and the latest ServiceUnavailable mark on those of a Region (see SlotItem). */
+export interface Release {
+  freed: string[];
+  unavailableAt?: string;
+}
+
+/** How long a slot found full hints that it still is (see CopySlots.seemsFull). */
+const FULL_HINT_MS = 10_000;
+
+/** The attribute of a Region's slot items that says since when StartCopyJob is unavailable there ('' for not). */
+const UNAVAILABLE_AT = 'unavailableAt';
 
 /**
  * Took every slot the copy needs, or names the slot it must wait for (nothing is held then); `gaveBack` names the
@@ -53,6 +69,8 @@ export class CopySlots {
   /** Slot items this instance has seen exist. None is ever deleted, so a refused take of one of these is a full
    *  slot, and DynamoDB need not send back the item (a full regional one holds 100 holders) to say so. */
   private readonly existing = new Set<string>();
+  /** When this instance last found each slot full (epoch ms); forgotten once it takes or gives that slot. */
+  private readonly foundFull = new Map<string, number>();
 
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -66,11 +84,24 @@ export class CopySlots {
   }
 
   /**
+   * Whether this instance found the copy's regional slot, and its vault's overflow, full in the last
+   * FULL_HINT_MS. A hint only (another Lambda may have freed one since), for the order of two safe steps.
+   */
+  seemsFull(copy: SlotSubject): boolean {
+    const slots = this.slotsOf(copy);
+    const since = this.now().getTime() - FULL_HINT_MS;
+    return [slots.regional, slots.overflow].every(
+      (slot) => slot === undefined || (this.foundFull.get(slot.key) ?? 0) > since,
+    );
+  }
+
+  /**
    * Takes the copy's regional slot or else its vault's overflow slot, then its resource slot. Not atomic across
    * items: a copy that gets the first and not the second gives the first back at once. The regional slot comes
-   * first because in a burst it is the one that is full: a refusal then costs one or two writes.
+   * first because in a burst it is the one that is full: a refusal then costs one or two writes. While the Region
+   * is marked unavailable (see markUnavailable) its slots count as full, except for the copy probing it.
    */
-  async acquire(copy: SlotSubject, executionArn: string): Promise<Acquisition> {
+  async acquire(copy: SlotSubject, executionArn: string, { probing = false } = {}): Promise<Acquisition> {
     const slots = this.slotsOf(copy);
     const holder: SlotHolder = {
       recoveryPointArn: copy.recoveryPointArn,
@@ -78,13 +109,14 @@ export class CopySlots {
       executionArn,
       since: this.now().toISOString(),
     };
+    const unlessUnavailable = !probing;
     let taken = slots.regional;
-    if (!(await this.take(taken, holder))) {
-      if (!slots.overflow || !(await this.take(slots.overflow, holder)))
+    if (!(await this.take(taken, holder, unlessUnavailable))) {
+      if (!slots.overflow || !(await this.take(slots.overflow, holder, unlessUnavailable)))
         return { granted: false, waitOn: slots.regional.key };
       taken = slots.overflow;
     }
-    if (slots.resource && !(await this.take(slots.resource, holder))) {
+    if (slots.resource && !(await this.take(slots.resource, holder, false))) {
       await this.give(taken.key, copy);
       return { granted: false, waitOn: slots.resource.key, gaveBack: slots.regional.key };
     }
@@ -92,16 +124,86 @@ export class CopySlots {
   }
 
   /**
-   * Gives back every slot the copy holds (only those taken by `executionArn`, when given). Returns the keys of
-   * the slots freed, whose queues the caller then hands on.
+   * Gives back every slot the copy holds (only those taken by `executionArn`, when given), reading in the same
+   * writes whether its Region is marked unavailable. The caller hands on the slots freed.
    */
-  async release(copy: SlotSubject, executionArn?: string): Promise<string[]> {
+  async release(copy: SlotSubject, executionArn?: string): Promise<Release> {
     const slots = this.slotsOf(copy);
-    const keys = [slots.resource?.key, slots.regional.key, slots.overflow?.key].filter(
-      (key): key is string => key !== undefined,
+    const regionKeys = [slots.regional.key, slots.overflow?.key];
+    const keys = [slots.resource?.key, ...regionKeys].filter((key): key is string => key !== undefined);
+    const given = await Promise.all(
+      keys.map((key) => this.giveBack(key, copy, executionArn, regionKeys.includes(key))),
     );
-    const freed = await Promise.all(keys.map((key) => this.give(key, copy, executionArn)));
-    return keys.filter((_, i) => freed[i]);
+    const marks = given.map((found) => found?.unavailableAt ?? '').filter((found) => found !== '');
+    return {
+      freed: keys.filter((_, i) => given[i] !== undefined),
+      ...(marks.length > 0 ? { unavailableAt: marks.sort().at(-1) } : {}),
+    };
+  }
+
+  /**
+   * StartCopyJob just answered the copy ServiceUnavailable: marks its Region's slots unavailable (regional and
+   * its vault's overflow, so that a copy ending learns of it from its own give). One copy per Region probes AWS
+   * with its Retry while the others wait in the queue: true when this copy is that probe (none was, the probe's
+   * mark lapsed, or it is this copy).
+   */
+  async markUnavailable(copy: SlotSubject): Promise<boolean> {
+    const slots = this.slotsOf(copy);
+    const mark = this.now().toISOString();
+    const [probing] = await Promise.all([
+      this.writeMark(slots.regional.key, mark, copySlotHolder(copy)),
+      slots.overflow && this.writeMark(slots.overflow.key, mark),
+    ]);
+    return probing;
+  }
+
+  /** AWS started the copy (the probe) in its Region again: clears the Region's mark and its probe. */
+  async clearUnavailable(copy: SlotSubject): Promise<void> {
+    const slots = this.slotsOf(copy);
+    await Promise.all([
+      this.writeMark(slots.regional.key, '', ''),
+      slots.overflow && this.writeMark(slots.overflow.key, ''),
+    ]);
+  }
+
+  /**
+   * Writes a Region slot item's mark ('' clears it) and, with `probe`, its probe; true when written. A mark with a
+   * probe elects it: only where there is none, the last mark has lapsed, or it is the same. An item not there yet
+   * is created with no holders, so that nobody takes that slot unmarked.
+   */
+  private async writeMark(key: string, mark: string, probe?: string): Promise<boolean> {
+    const electing = probe !== undefined && mark !== '';
+    const lapsed = new Date(this.now().getTime() - UNAVAILABLE_MARK_MS).toISOString();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: slotKey(key),
+          UpdateExpression: `SET #unavailableAt = :mark, #holders = if_not_exists(#holders, :noHolders)${probe === undefined ? '' : ', #probe = :probe'}`,
+          ...(electing
+            ? {
+                ConditionExpression:
+                  'attribute_not_exists(#probe) OR #probe IN (:probe, :none) OR #unavailableAt <= :lapsed',
+              }
+            : {}),
+          ExpressionAttributeNames: {
+            '#unavailableAt': UNAVAILABLE_AT,
+            '#holders': 'holders',
+            ...(probe === undefined ? {} : { '#probe': 'probe' }),
+          },
+          ExpressionAttributeValues: {
+            ':mark': mark,
+            ':noHolders': {},
+            ...(probe === undefined ? {} : { ':probe': probe }),
+            ...(electing ? { ':none': '', ':lapsed': lapsed } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** Every slot item, for the reconciler's backstop and the report. */
@@ -119,7 +221,11 @@ export class CopySlots {
         }),
       );
       for (const item of page.Items ?? []) {
-        items.push({ key: item.destinationVaultArn, holders: item.holders ?? {} });
+        items.push({
+          key: item.destinationVaultArn,
+          holders: item.holders ?? {},
+          ...(item[UNAVAILABLE_AT] ? { unavailableAt: item[UNAVAILABLE_AT] } : {}),
+        });
       }
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
@@ -134,7 +240,21 @@ export class CopySlots {
     return (Item?.holders as Record<string, SlotHolder> | undefined) ?? {};
   }
 
-  private async take(slot: Slot, holder: SlotHolder): Promise<boolean> {
+  /** Takes `slot` for `holder` (again, if it holds it); `unlessUnavailable`: a Region's slot, refused while marked. */
+  private async take(slot: Slot, holder: SlotHolder, unlessUnavailable: boolean): Promise<boolean> {
+    const names = { '#holders': 'holders', '#holder': copySlotHolder(holder) };
+    const values = { ':holder': holder, ':limit': slot.limit };
+    const free = unlessUnavailable
+      ? {
+          condition:
+            'attribute_exists(#holders.#holder) OR (size(#holders) < :limit AND NOT #unavailableAt > :lapsed)',
+          names: { ...names, '#unavailableAt': UNAVAILABLE_AT },
+          values: {
+            ...values,
+            ':lapsed': new Date(this.now().getTime() - UNAVAILABLE_MARK_MS).toISOString(),
+          },
+        }
+      : { condition: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit', names, values };
     for (let created = false; ; created = true) {
       const known = this.existing.has(slot.key);
       try {
@@ -143,20 +263,21 @@ export class CopySlots {
             TableName: this.tableName,
             Key: slotKey(slot.key),
             UpdateExpression: 'SET #holders.#holder = :holder',
-            ConditionExpression: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit',
-            ExpressionAttributeNames: { '#holders': 'holders', '#holder': copySlotHolder(holder) },
-            ExpressionAttributeValues: { ':holder': holder, ':limit': slot.limit },
+            ConditionExpression: free.condition,
+            ExpressionAttributeNames: free.names,
+            ExpressionAttributeValues: free.values,
             // Tells a full slot (the item comes back) from one never taken yet (no item: create it).
             ...(known ? {} : { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
           }),
         );
         this.existing.add(slot.key);
+        this.foundFull.delete(slot.key);
         return true;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
-        if (known) return false;
-        if (error.Item !== undefined) {
+        if (known || error.Item !== undefined) {
           this.existing.add(slot.key);
+          this.foundFull.set(slot.key, this.now().getTime());
           return false;
         }
       }
@@ -167,28 +288,53 @@ export class CopySlots {
 
   /** Removes the copy's hold on `key` (only `executionArn`'s, when given); true when it held one. */
   async give(key: string, copy: SlotSubject, executionArn?: string): Promise<boolean> {
-    const names = { '#holders': 'holders', '#holder': copySlotHolder(copy) };
+    return (await this.giveBack(key, copy, executionArn)) !== undefined;
+  }
+
+  /**
+   * Removes the copy's hold on `key`; undefined when it held none. On a Region's slot (`region`) it also reads the
+   * mark (UPDATED_NEW returns the attributes an update sets: setting the mark to itself costs a few bytes, where
+   * the item would be its 100 holders).
+   */
+  private async giveBack(
+    key: string,
+    copy: SlotSubject,
+    executionArn?: string,
+    region = false,
+  ): Promise<{ unavailableAt?: string } | undefined> {
+    const names: Record<string, string> = { '#holders': 'holders', '#holder': copySlotHolder(copy) };
+    const values: Record<string, unknown> = {};
+    let update = 'REMOVE #holders.#holder';
+    if (region) {
+      names['#unavailableAt'] = UNAVAILABLE_AT;
+      values[':none'] = '';
+      update += ' SET #unavailableAt = if_not_exists(#unavailableAt, :none)';
+    }
+    if (executionArn !== undefined) {
+      names['#executionArn'] = 'executionArn';
+      values[':executionArn'] = executionArn;
+    }
     try {
-      await this.client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: slotKey(key),
-          UpdateExpression: 'REMOVE #holders.#holder',
+          UpdateExpression: update,
           ConditionExpression:
             executionArn === undefined
               ? 'attribute_exists(#holders.#holder)'
               : '#holders.#holder.#executionArn = :executionArn',
-          ExpressionAttributeNames:
-            executionArn === undefined ? names : { ...names, '#executionArn': 'executionArn' },
-          ...(executionArn === undefined
-            ? {}
-            : { ExpressionAttributeValues: { ':executionArn': executionArn } }),
+          ExpressionAttributeNames: names,
+          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+          ...(region ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
         }),
       );
       // The condition held, so the copy held the slot.
-      return true;
+      this.foundFull.delete(key);
+      const unavailableAt = Attributes?.[UNAVAILABLE_AT];
+      return typeof unavailableAt === 'string' ? { unavailableAt } : {};
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }

@@ -70,3 +70,14 @@ export function copySlotsOf(copy: SlotSubject, limits: CopySlotLimits): CopySlot
       : {}),
   };
 }
+
+/**
+ * How long a Region's mark "StartCopyJob answered ServiceUnavailable" lasts unless refreshed: longer than its probe
+ * goes between tries (the Retry's last interval, at most 120 s, then WaitBeforeResuming's 300 s), so the mark
+ * lapses only once the probe is gone (its execution stopped, say), and then copies take slots again.
+ */
+export const UNAVAILABLE_MARK_MS = 10 * 60_000;
+
+/** Whether a Region's ServiceUnavailable mark (ISO-8601, or none) still holds at `now` (epoch ms). */
+export const isRegionUnavailable = (unavailableAt: string | undefined, now: number): boolean =>
+  unavailableAt !== undefined && now - Date.parse(unavailableAt) < UNAVAILABLE_MARK_MS;

@@ -103,6 +103,27 @@ async function expectNoSlotHeld(s: LocalService) {
 
 const arnsOf = (events: { resources: string[] }[]) => events.map((event) => event.resources[0] as string);
 
+/**
+ * Fills DR_WEST's regional slot and its vault's 5 of overflow with copies of other recovery points, then queues the
+ * events' copies behind them; the first two holds are returned, to free as a test needs.
+ */
+async function queueBehindFullDrWest(s: LocalService, events: ReturnType<typeof backupJobCompleted>[]) {
+  const { slots, ledger } = s.runtime;
+  if (!slots) throw new Error('the stack has copy slots');
+  const holder = () => ({ recoveryPointArn: recoveryPointArn(), destinationVaultArn: DR_WEST });
+  const [firstHeld, secondHeld] = [holder(), holder()];
+  for (const held of [firstHeld, secondHeld, holder(), holder(), holder(), holder()])
+    expect((await slots.acquire(held, 'other-execution')).granted).toBe(true);
+  const itemOf = (event: (typeof events)[number]) =>
+    ledger.get({ recoveryPointArn: event.resources[0] ?? '', destinationVaultArn: DR_WEST });
+  for (const event of events) {
+    s.seedFor(event);
+    await s.deliver(event);
+    await until(async () => ((await itemOf(event))?.waitingTokens?.size ?? 0) > 0);
+  }
+  return { slots, ledger, firstHeld, secondHeld, itemOf };
+}
+
 describe('copy slots released on every path, and "not now" never fails a copy', () => {
   it('drains 20 recovery points through 150 ServiceUnavailable answers to StartCopyJob, every copy once', async () => {
     const s = await startStack();
@@ -146,25 +167,9 @@ describe('copy slots released on every path, and "not now" never fails a copy', 
 
   it('hands on the slots freed while StartCopyJob was unavailable as soon as AWS starts a copy again', async () => {
     const s = await startStack({ copySlots: 1, emulator: { copyDurationMs: 10_000 } });
-    const { slots, ledger } = s.runtime;
-    if (!slots) throw new Error('the stack has copy slots');
-    // DR_WEST's regional slot and its vault's 5 of overflow, held by copies of other recovery points.
-    const holder = () => ({ recoveryPointArn: recoveryPointArn(), destinationVaultArn: DR_WEST });
-    const [handedOn, leftFree] = [holder(), holder()];
-    for (const held of [handedOn, leftFree, holder(), holder(), holder(), holder()])
-      expect((await slots.acquire(held, 'other-execution')).granted).toBe(true);
     const [first, second] = [backupJobCompleted(), backupJobCompleted()];
-    for (const event of [first, second]) {
-      s.seedFor(event);
-      await s.deliver(event);
-      await until(async () => {
-        const item = await ledger.get({
-          recoveryPointArn: event.resources[0] ?? '',
-          destinationVaultArn: DR_WEST,
-        });
-        return (item?.waitingTokens?.size ?? 0) > 0;
-      });
-    }
+    const queued = await queueBehindFullDrWest(s, [first, second]);
+    const { slots, ledger, firstHeld: handedOn, secondHeld: leftFree } = queued;
     // The Retry's 11 calls all refused: the first copy waits (WaitBeforeResuming) and then resumes.
     s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 11 });
     await freeSlots({ ledger, sfn: s.sfn, slots }, handedOn);
@@ -180,6 +185,35 @@ describe('copy slots released on every path, and "not now" never fails a copy', 
       .map((job) => job.copyJob)
       .sort((a, b) => (a.CreationDate?.getTime() ?? 0) - (b.CreationDate?.getTime() ?? 0));
     expect(waited?.CreationDate?.getTime()).toBeLessThan(resumed?.CompletionDate?.getTime() ?? 0);
+  }, 120_000);
+
+  it('leaves the slot of a copy ending while StartCopyJob is unavailable free, waking no copy only to be refused', async () => {
+    const s = await startStack({ copySlots: 1, emulator: { copyDurationMs: 10_000 } });
+    const events = [backupJobCompleted(), backupJobCompleted()];
+    const queued = await queueBehindFullDrWest(s, events);
+    const { slots, ledger, itemOf, firstHeld: handedOn, secondHeld: endsInOutage } = queued;
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 11 });
+    await freeSlots({ ledger, sfn: s.sfn, slots }, handedOn);
+    const woken = await Promise.all(
+      events.map(async (event) => (await itemOf(event))?.slotQueue === undefined),
+    );
+    const refused = events[woken.indexOf(true)];
+    const waiting = events[woken.indexOf(false)];
+    if (!refused || !waiting) throw new Error('one copy is woken, the other waits');
+    await until(async () => (await itemOf(refused))?.unavailableSince !== undefined);
+
+    // A job ends while AWS is out: its slot stays free, and the copy waiting keeps its place.
+    await freeSlots({ ledger, sfn: s.sfn, slots }, endsInOutage);
+    expect(await itemOf(waiting)).toMatchObject({ status: 'QUEUED', slotQueue: expect.any(String) });
+    await s.settle();
+
+    await expectEveryCopyCompletedOnce(s, arnsOf(events), [DR_WEST]);
+    // Only the refused copy heard ServiceUnavailable; the other was woken once AWS had started it again.
+    expect(s.emulator.calls.errors.ServiceUnavailableException).toBe(11);
+    expect(s.emulator.calls.operations.StartCopyJob).toBe(13);
+    expect((await slots.all()).find((slot) => slot.key.startsWith('region#'))).not.toHaveProperty(
+      'unavailableAt',
+    );
   }, 120_000);
 
   it('fails a copy with a clear reason once StartCopyJob has been unavailable longer than the patience', async () => {

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
 import { CopyLedger } from '../../lib/aws/ledger.js';
 import { grantWaiting } from '../../lib/copy.js';
+import { isRegionUnavailable, UNAVAILABLE_MARK_MS } from '../../lib/domain/copy-slots.js';
 import type { PlannedCopy } from '../../lib/domain/policy.js';
 import {
   createLedgerTable,
@@ -68,6 +69,26 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
     });
   });
 
+  it('hints that a Region is full only after finding its slot and the overflow full, for 10 seconds or until it gives one back', async () => {
+    const slots = slotsOf(1);
+    const first = copyOf();
+    expect(slots.seemsFull(first)).toBe(false);
+    expect((await slots.acquire(first, EXECUTION)).granted).toBe(true);
+    // The Region's slot is full, not yet the overflow.
+    expect(slots.seemsFull(copyOf())).toBe(false);
+    for (let i = 0; i < 5; i++) await slots.acquire(copyOf(), EXECUTION);
+    expect(slots.seemsFull(copyOf())).toBe(false);
+    expect((await slots.acquire(copyOf(), EXECUTION)).granted).toBe(false);
+    expect(slots.seemsFull(copyOf())).toBe(true);
+    // Another Region's copy is not hinted.
+    expect(slots.seemsFull(copyOf({ destinationVaultArn: DR_EAST_2 }))).toBe(false);
+    clock += 10_001;
+    expect(slots.seemsFull(copyOf())).toBe(false);
+    expect((await slots.acquire(copyOf(), EXECUTION)).granted).toBe(false);
+    await slots.release(first);
+    expect(slots.seemsFull(copyOf())).toBe(false);
+  });
+
   it('refuses a full slot it has seen without DynamoDB sending the item back', async () => {
     // What each take asks for when refused: a full regional item holds 100 holders, about 35 KB.
     const asked: (string | undefined)[] = [];
@@ -118,7 +139,7 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
     });
     expect(Object.keys(await slots.holders(slots.slotsOf(toWest).regional.key))).toHaveLength(1);
 
-    expect(await slots.release(toWest)).toContain(`resource#${toWest.resourceArn}`);
+    expect((await slots.release(toWest)).freed).toContain(`resource#${toWest.resourceArn}`);
     expect(await slots.acquire(toIsolated, EXECUTION)).toEqual({ granted: true });
   });
 
@@ -126,10 +147,50 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
     const slots = slotsOf(10);
     const copy = copyOf();
     await slots.acquire(copy, EXECUTION);
-    expect(await slots.release(copy, OTHER_EXECUTION)).toEqual([]);
+    expect((await slots.release(copy, OTHER_EXECUTION)).freed).toEqual([]);
     expect(Object.keys(await slots.holders(slots.slotsOf(copy).regional.key))).toHaveLength(1);
-    expect((await slots.release(copy, EXECUTION)).length).toBe(2);
+    expect((await slots.release(copy, EXECUTION)).freed).toHaveLength(2);
     expect(await slots.holders(slots.slotsOf(copy).regional.key)).toEqual({});
+  });
+
+  it('marks a Region unavailable with one probe: its slots count as full for the others until AWS starts the probe again', async () => {
+    const slots = slotsOf(10);
+    const [probe, other, ending, waiting] = [copyOf(), copyOf(), copyOf(), copyOf()];
+    const regional = slots.slotsOf(probe).regional.key;
+    const regionalItem = async () => (await slots.all()).find((slot) => slot.key === regional);
+    for (const copy of [probe, other, ending]) await slots.acquire(copy, EXECUTION);
+    // Both refused ServiceUnavailable: the first probes, the second waits; the probe may mark again.
+    await slots.release(probe);
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    const markedAt = new Date(clock).toISOString();
+    await slots.release(other);
+    expect(await slots.markUnavailable(other)).toBe(false);
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    // 8 of 10 free, and the vault's overflow never taken: full all the same, except for the probe.
+    expect(await slots.acquire(waiting, EXECUTION)).toEqual({ granted: false, waitOn: regional });
+    expect(await slots.acquire(probe, EXECUTION, { probing: true })).toEqual({ granted: true });
+    // A copy ending learns of it from its own give, with no read of the item (its 100 holders on AWS).
+    clock += 60_000;
+    expect(await slots.release(ending)).toMatchObject({ unavailableAt: markedAt });
+    expect((await regionalItem())?.unavailableAt).toBe(markedAt);
+
+    await slots.clearUnavailable(probe);
+    expect(await slots.acquire(waiting, EXECUTION)).toEqual({ granted: true });
+    expect(await slots.release(waiting)).not.toHaveProperty('unavailableAt');
+    expect(await regionalItem()).not.toHaveProperty('unavailableAt');
+    expect(await slots.markUnavailable(other)).toBe(true);
+  });
+
+  it('lets a mark lapse once nobody has refreshed it for 10 minutes: slots are taken again, and another copy probes', async () => {
+    const slots = slotsOf(10);
+    const [probe, other] = [copyOf(), copyOf()];
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    expect((await slots.acquire(other, EXECUTION)).granted).toBe(false);
+    clock += UNAVAILABLE_MARK_MS;
+    expect((await slots.acquire(other, EXECUTION)).granted).toBe(true);
+    const { unavailableAt } = await slots.release(other);
+    expect(isRegionUnavailable(unavailableAt, clock)).toBe(false);
+    expect(await slots.markUnavailable(other)).toBe(true);
   });
 
   it('keeps a queued copy in the place it first took, first come first served', async () => {
