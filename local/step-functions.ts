@@ -54,16 +54,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { HistoryEvent, HistoryEventType } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
-import {
-  ExecutionAbortedError,
-  ExecutionError,
-  ExecutionTimeoutError,
-  type RunOptions,
-  StateMachine,
-  type StateMachineDefinition,
-} from 'aws-local-stepfunctions';
+import type { RunOptions, StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type AwsFault, CONNECTION_RESET, FaultQueue, faultStatus, isHttpStatus } from './aws-faults.js';
-import { type Clock, onClock, onWallClock, wallClock } from './clock.js';
+import { type Clock, type ClockTimer, wallClock } from './clock.js';
+import { type Interpreter, interpreterOn } from './interpreter.js';
 import { functionNameFromArn } from './state-machine-definition.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -535,8 +529,8 @@ interface TaskTokenRecord {
   invocation: InvocationRecord;
   resolve: (value: JSONValue) => void;
   reject: (error: Error) => void;
-  timeoutTimer?: NodeJS.Timeout;
-  heartbeatTimer?: NodeJS.Timeout;
+  timeoutTimer?: ClockTimer;
+  heartbeatTimer?: ClockTimer;
   heartbeatMs?: number;
 }
 
@@ -635,6 +629,8 @@ export class LocalStepFunctions {
   readonly #internalErrors: unknown[] = [];
   readonly #faults = new FaultQueue<Omit<AwsFault, 'service'>>();
   readonly #clock: Clock;
+  /** The interpreter whose timers run on #clock. */
+  readonly #interpreter: typeof Interpreter;
   readonly #now: () => number;
   readonly #scale: number;
   #seq = 0;
@@ -645,6 +641,7 @@ export class LocalStepFunctions {
     this.#server = server;
     this.endpoint = endpoint;
     this.#clock = options.clock ?? wallClock;
+    this.#interpreter = interpreterOn(this.#clock);
     this.#now = () => this.#clock.now();
     this.#stateMachineName = options.stateMachineName ?? STATE_MACHINE_NAME;
     this.stateMachineArn = `arn:${PARTITION}:states:${REGION}:${ACCOUNT_ID}:stateMachine:${this.#stateMachineName}`;
@@ -658,7 +655,7 @@ export class LocalStepFunctions {
     // per call, so each distinct definition is validated once per process.
     const key = JSON.stringify(definition);
     if (!validatedDefinitions.has(key)) {
-      new StateMachine(structuredClone(definition));
+      new this.#interpreter.StateMachine(structuredClone(definition));
       validatedDefinitions.add(key);
     }
     forEachStates((definition as unknown as Record<string, unknown>).States, (states) => {
@@ -699,7 +696,9 @@ export class LocalStepFunctions {
       for (const [name, state] of Object.entries(states))
         if (state.Type === 'Task') this.#taskStateNames.push(name);
     });
-    this.#machine = new StateMachine(prepared.definition, { validationOptions: { noValidate: true } });
+    this.#machine = new this.#interpreter.StateMachine(prepared.definition, {
+      validationOptions: { noValidate: true },
+    });
   }
 
   #prepare(definition: StateMachineDefinition): PreparedDefinition {
@@ -713,7 +712,9 @@ export class LocalStepFunctions {
    *  prepared timeouts and converted waits of the full definition apply). */
   #resumeMachine(progress: Progress): StateMachine {
     const prepared = this.#prepare(resumeDefinition(this.#definition, progress));
-    return new StateMachine(prepared.definition, { validationOptions: { noValidate: true } });
+    return new this.#interpreter.StateMachine(prepared.definition, {
+      validationOptions: { noValidate: true },
+    });
   }
 
   /** Starts the HTTP server on 127.0.0.1 and returns the running service. */
@@ -721,9 +722,7 @@ export class LocalStepFunctions {
     let service: LocalStepFunctions | undefined;
     const server = createServer((req, res) => {
       const running = service;
-      // Every API call runs on the service's clock, and so does all it starts: executions (StartExecution,
-      // RedriveExecution) with the interpreter's timers, task timeouts and heartbeats.
-      if (running) void onClock(running.#clock, () => running.#handleHttp(req, res));
+      if (running) void running.#handleHttp(req, res);
       else res.writeHead(503).end();
     });
     // Node closes a keep-alive socket idle for 5 s; under a burst the SDK reuses one just as it closes (ECONNRESET).
@@ -1244,6 +1243,7 @@ export class LocalStepFunctions {
   }
 
   #classifyFailure(error: unknown): Pick<ExecutionRecord, 'status' | 'error' | 'cause'> {
+    const { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError } = this.#interpreter;
     if (error instanceof ExecutionAbortedError) return { status: 'ABORTED' };
     if (error instanceof ExecutionTimeoutError) return { status: 'TIMED_OUT', error: 'States.Timeout' };
     const failure = error instanceof ExecutionError && error.cause instanceof Error ? error.cause : error;
@@ -1412,7 +1412,7 @@ export class LocalStepFunctions {
     // States.Timeout, so a late SendTaskSuccess gets TaskTimedOut.
     const timeoutSeconds = this.#taskTimeoutSeconds.get(stateName);
     if (timeoutSeconds !== undefined) {
-      record.timeoutTimer = setTimeout(() => {
+      record.timeoutTimer = this.#clock.setTimeout(() => {
         if (record.status === 'PENDING') {
           record.status = 'TIMED_OUT';
           this.#clearTokenTimers(record);
@@ -1457,11 +1457,11 @@ export class LocalStepFunctions {
         throw runtimeError(`Wait state "${stateName}": invalid timestamp ${String(timestamp)}`);
       ms = Math.max(0, at - this.#now()) * this.#scale;
     }
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ClockTimer | undefined;
     const slept = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, Math.min(ms, MAX_TIMER_SECONDS * 1000));
+      timer = this.#clock.setTimeout(resolve, Math.min(ms, MAX_TIMER_SECONDS * 1000));
     });
-    await this.#track(run, slept, () => clearTimeout(timer));
+    await this.#track(run, slept, () => this.#clearTimer(timer));
     return (passThrough ?? null) as JSONValue;
   }
 
@@ -1515,7 +1515,7 @@ export class LocalStepFunctions {
     const context = this.#lambdaContext(functionName, functionArn);
     let result: unknown;
     try {
-      result = await onWallClock(() => this.#options.invoke(functionName, toJson(payload), context));
+      result = await this.#options.invoke(functionName, toJson(payload), context);
       return toJson(result);
     } catch (error) {
       throw functionError(error);
@@ -1629,8 +1629,8 @@ export class LocalStepFunctions {
 
   #armHeartbeat(record: TaskTokenRecord): void {
     if (record.heartbeatMs === undefined) return;
-    clearTimeout(record.heartbeatTimer);
-    record.heartbeatTimer = setTimeout(() => {
+    this.#clearTimer(record.heartbeatTimer);
+    record.heartbeatTimer = this.#clock.setTimeout(() => {
       if (record.status !== 'PENDING') return;
       record.status = 'TIMED_OUT';
       this.#clearTokenTimers(record);
@@ -1639,8 +1639,12 @@ export class LocalStepFunctions {
   }
 
   #clearTokenTimers(record: TaskTokenRecord): void {
-    clearTimeout(record.timeoutTimer);
-    clearTimeout(record.heartbeatTimer);
+    this.#clearTimer(record.timeoutTimer);
+    this.#clearTimer(record.heartbeatTimer);
+  }
+
+  #clearTimer(timer: ClockTimer | undefined): void {
+    if (timer !== undefined) this.#clock.clearTimeout(timer);
   }
 
   // -------------------------------------------------------------------------------------------------------------
