@@ -176,8 +176,8 @@ export async function copyToDestination(
     }
     const running = await deps.ledger.markRunning(key, decision.attempt, job.copyJobId, job.isParent, waiter);
     if (!running) continue;
-    // AWS is back after ServiceUnavailable. The slots freed while it was out were not handed on (the copies behind
-    // would have heard the same): hand them on now, rather than when the other refused copies' waits end.
+    // AWS started the probe again after ServiceUnavailable: clear its Region's mark, and hand on the slots freed
+    // while AWS was out (nobody did: the copies behind would have heard the same).
     if (deps.slots && record?.unavailableSince) {
       await deps.slots.clearUnavailable(copy);
       await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key);
@@ -254,8 +254,8 @@ export async function freeSlots(
   const slots = deps.slots.slotsOf(copy);
   const { freed, unavailableAt } = await deps.slots.release(copy, executionArn);
   const queues = new Set(freed.map((key) => (key === slots.overflow?.key ? slots.regional.key : key)));
-  // StartCopyJob answers ServiceUnavailable in this Region: a copy woken now would hear the same. The refused
-  // copies keep trying, and the first that AWS starts again hands on every free slot.
+  // StartCopyJob answers ServiceUnavailable in this Region: a copy woken now would hear the same. The Region's
+  // probe keeps trying, and hands on every free slot once AWS starts it.
   if (isRegionUnavailable(unavailableAt, Date.now())) queues.delete(slots.regional.key);
   for (const queue of queues) await grantWaiting(deps, queue, 1);
 }

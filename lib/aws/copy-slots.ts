@@ -173,7 +173,6 @@ export class CopySlots {
    */
   private async writeMark(key: string, mark: string, probe?: string): Promise<boolean> {
     const electing = probe !== undefined && mark !== '';
-    const lapsed = new Date(this.now().getTime() - UNAVAILABLE_MARK_MS).toISOString();
     try {
       await this.client.send(
         new UpdateCommand({
@@ -195,7 +194,7 @@ export class CopySlots {
             ':mark': mark,
             ':noHolders': {},
             ...(probe === undefined ? {} : { ':probe': probe }),
-            ...(electing ? { ':none': '', ':lapsed': lapsed } : {}),
+            ...(electing ? { ':none': '', ':lapsed': this.lapsedMarks() } : {}),
           },
         }),
       );
@@ -204,6 +203,11 @@ export class CopySlots {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /** A mark written at or before this time has lapsed (ISO-8601 times compare as strings). */
+  private lapsedMarks(): string {
+    return new Date(this.now().getTime() - UNAVAILABLE_MARK_MS).toISOString();
   }
 
   /** Every slot item, for the reconciler's backstop and the report. */
@@ -249,10 +253,7 @@ export class CopySlots {
           condition:
             'attribute_exists(#holders.#holder) OR (size(#holders) < :limit AND NOT #unavailableAt > :lapsed)',
           names: { ...names, '#unavailableAt': UNAVAILABLE_AT },
-          values: {
-            ...values,
-            ':lapsed': new Date(this.now().getTime() - UNAVAILABLE_MARK_MS).toISOString(),
-          },
+          values: { ...values, ':lapsed': this.lapsedMarks() },
         }
       : { condition: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit', names, values };
     for (let created = false; ; created = true) {
