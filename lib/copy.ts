@@ -65,6 +65,13 @@ export const COPY_JOB_STATE_OUTCOME: Record<CopyJobState, 'succeeded' | 'failed'
 
 const outcomeOf = (state: string) => COPY_JOB_STATE_OUTCOME[state as CopyJobState] as string | undefined;
 
+/**
+ * Only the probe notes ServiceUnavailable on its item (see recordStartFailure). It takes slots despite its Region's
+ * mark wherever it gets them, from its own task or from a granter: queued behind its resource's other copy, say,
+ * it would otherwise be refused by the mark it keeps, and wait for the mark to lapse.
+ */
+const asProbe = (record: LedgerRecord | undefined) => ({ probing: record?.unavailableSince !== undefined });
+
 /** Claims can lose to a concurrent writer; after this many re-reads something is wrong. */
 const MAX_ROUNDS = 5;
 
@@ -127,9 +134,7 @@ export async function copyToDestination(
       const acquired =
         (record === undefined || record.status === 'PLANNED') && deps.slots.seemsFull(copy)
           ? { granted: false as const, waitOn: deps.slots.slotsOf(copy).regional.key }
-          : await deps.slots.acquire(copy, run.executionArn, {
-              probing: record?.unavailableSince !== undefined,
-            });
+          : await deps.slots.acquire(copy, run.executionArn, asProbe(record));
       if (!acquired.granted) {
         if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
         if (!(await deps.ledger.markQueued(copy, decision.attempt, acquired.waitOn, run.executionArn)))
@@ -227,7 +232,7 @@ async function takeFreeSlot(deps: SlotDependencies, queued: QueuedRecord): Promi
   // Until it has looked from inside the queue it waits in (a copy can bounce between its regional and its
   // resource queue while other copies end; each bounce is their progress, so a few looks suffice).
   for (let look = 0; look < MAX_LOOKS; look++) {
-    const acquired = await deps.slots.acquire(record, record.executionArn);
+    const acquired = await deps.slots.acquire(record, record.executionArn, asProbe(record));
     if (acquired.granted) {
       // Granted by another meanwhile, the hold is this same one; otherwise wake this copy's tasks.
       const taken = await deps.ledger.takeWaiting(record);
@@ -318,7 +323,7 @@ async function grantTo(
   const queued = await ledger.takeWaiting(place);
   if (queued === undefined) return 'taken';
   const taskTokens = [...(queued.waitingTokens ?? [])];
-  const acquired = await slots.acquire(queued, queued.executionArn);
+  const acquired = await slots.acquire(queued, queued.executionArn, asProbe(queued));
   if (!acquired.granted) {
     await ledger.putBack(queued, taskTokens, acquired.waitOn);
     if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);

@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
 import { CopyLedger } from '../../lib/aws/ledger.js';
-import { grantWaiting } from '../../lib/copy.js';
+import { freeSlots, grantWaiting } from '../../lib/copy.js';
 import { isRegionUnavailable, UNAVAILABLE_MARK_MS } from '../../lib/domain/copy-slots.js';
 import type { PlannedCopy } from '../../lib/domain/policy.js';
 import {
@@ -179,6 +179,39 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
     expect(await slots.release(waiting)).not.toHaveProperty('unavailableAt');
     expect(await regionalItem()).not.toHaveProperty('unavailableAt');
     expect(await slots.markUnavailable(other)).toBe(true);
+  });
+
+  it("grants the probe, queued behind its resource's other copy, the slots its Region's mark refuses the others", async () => {
+    const slots = slotsOf(10);
+    const probe = copyOf();
+    const sibling = { ...probe, destinationVaultArn: DR_EAST_2 };
+    const waiter = copyOf();
+    const resourceKey = slots.slotsOf(probe).resource?.key ?? '';
+    // The probe was refused ServiceUnavailable and noted it; its next try found the resource slot busy (the copy
+    // of the same recovery point to another Region, started before the mark) and queued for it.
+    await ledger().planCopies([probe, waiter], EXECUTION);
+    await ledger().claim(probe, 0, 'token', 'run', EXECUTION);
+    await ledger().noteUnavailable(probe, 0, { name: 'ServiceUnavailableException', message: 'out' });
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    await ledger().markQueued(probe, 0, resourceKey, EXECUTION);
+    await ledger().markQueued(waiter, 0, resourceKey, EXECUTION);
+    expect(await slots.acquire(sibling, EXECUTION, { probing: true })).toEqual({ granted: true });
+
+    const sfn = new SFNClient({
+      endpoint: 'http://127.0.0.1:1',
+      region: 'us-east-1',
+      credentials: DUMMY_CREDENTIALS,
+    });
+    await freeSlots({ ledger: ledger(), sfn, slots }, sibling);
+    sfn.destroy();
+
+    // The probe holds its slots and is out of the queue; the copy behind it, refused by the mark, still waits.
+    const regional = slots.slotsOf(probe).regional.key;
+    expect(Object.values(await slots.holders(regional)).map((h) => h.recoveryPointArn)).toEqual([
+      probe.recoveryPointArn,
+    ]);
+    expect(await ledger().get(probe)).not.toHaveProperty('slotQueue');
+    expect(await ledger().get(waiter)).toMatchObject({ status: 'QUEUED', slotQueue: regional });
   });
 
   it('lets a mark lapse once nobody has refreshed it for 10 minutes: slots are taken again, and another copy probes', async () => {
