@@ -218,8 +218,10 @@ describe('simulate', () => {
     const result = await runCommand('simulate.ts', ['--event', input, '--event', BACKUP_JOB]);
     expect(result.stdout).not.toContain('\u001b');
     expect(result.stdout).toContain(escapeControl(ESC));
-    // Copies of one resource take turns (one job per resource), so a destination may have waited for its slot.
-    const waited = '(WaitForCopySlot → CopyToDestination → CopyEnded → )?';
+    // Copies of one resource take turns (one job per resource), so a destination may have waited for its slot,
+    // more than once when its WaitForCopySlot joined while a granter had it out of the queue and found the slot
+    // still busy (the task then goes back to the copy task, which queues the copy again).
+    const waited = '(WaitForCopySlot → CopyToDestination → CopyEnded → )*';
     expect(result.stdout).toMatch(
       new RegExp(`      ${DR_WEST}\n        CopyToDestination → CopyEnded → ${waited}CopyDone  ⇒ COMPLETED`),
     );
