@@ -345,7 +345,7 @@ async function grantTo(
   // No task yet (it has not joined): the slots stay held for the copy, whose WaitForCopySlot task, finding it out
   // of the queue, goes straight back to the copy task.
   if (closed.length === taskTokens.length && taskTokens.length > 0) {
-    await slots.release(queued);
+    await giveBackSlots(deps, queued);
     return 'taken';
   }
   return 'granted';
@@ -360,8 +360,7 @@ const isNotNow = (error: unknown) =>
  * marks the Region unavailable: one copy per Region (the probe) keeps the attempt PENDING and rethrows, for the
  * Retry and then the WaitBeforeResuming loop, until it has lasted COPY_START_PATIENCE_HOURS; the others queue
  * until AWS starts the probe again. Anything else means AWS will never start this job: the attempt FAILED. The
- * slots taken go back at once; handed on only after a permanent refusal, since the copies behind would hear the
- * same.
+ * slots taken go back at once.
  */
 async function recordStartFailure(
   deps: CopyDependencies,
@@ -374,8 +373,10 @@ async function recordStartFailure(
   const lastError = errorSummary(error);
   if (isNotNow(error) || error instanceof ServiceUnavailableException) {
     count(Metric.ThrottledAnswers);
-    await deps.slots?.release(copy);
-    if (deps.slots && (isNotNow(error) || !(await deps.slots.markUnavailable(copy)))) {
+    const queueing = deps.slots && (isNotNow(error) || !(await deps.slots.markUnavailable(copy)));
+    // Not its regional slot: the copies behind it would hear the same.
+    await giveBackSlots(deps, copy);
+    if (deps.slots && queueing) {
       const { regional } = deps.slots.slotsOf(copy);
       if (await deps.ledger.markQueued(copy, attempt, regional.key, run.executionArn, lastError)) return;
       throw error;
@@ -408,6 +409,18 @@ async function recordStartFailure(
   }
   await freeSlots(deps, copy);
   throw error;
+}
+
+/**
+ * Gives back every slot the copy holds, handing on only its resource slot (the caller sees to the regional one):
+ * its resource's other copy, to another Region or its Region's probe, would otherwise wait for this copy to be
+ * granted again, started and ended.
+ */
+async function giveBackSlots(deps: SlotDependencies, copy: SlotSubject): Promise<void> {
+  if (!deps.slots) return;
+  const { freed } = await deps.slots.release(copy);
+  const resource = deps.slots.slotsOf(copy).resource?.key;
+  if (resource !== undefined && freed.includes(resource)) await grantWaiting(deps, resource, 1);
 }
 
 /** Long enough for a copy task to go from taking its slots to recording its job, or for a woken copy to start. */

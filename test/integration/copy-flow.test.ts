@@ -1,6 +1,6 @@
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { freeSlots, reclaimCopySlots, SLOT_HOLD_GRACE_MS } from '../../lib/copy.js';
+import { copyToDestination, freeSlots, reclaimCopySlots, SLOT_HOLD_GRACE_MS } from '../../lib/copy.js';
 import { copySlotsOf } from '../../lib/domain/copy-slots.js';
 import type { LedgerRecord } from '../../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../../lib/domain/policy.js';
@@ -8,6 +8,7 @@ import { buildReport } from '../../lib/operations/report.js';
 import type { BackupEmulatorOptions } from '../../local/backup-emulator.js';
 import {
   backupJobCompleted,
+  COPY_ROLE,
   DR_ACCOUNT,
   DR_ISOLATED,
   DR_WEST,
@@ -215,6 +216,48 @@ describe('copy slots released on every path, and "not now" never fails a copy', 
       'unavailableAt',
     );
   }, 120_000);
+
+  it("hands a copy's resource slot to its Region's probe queued behind it when StartCopyJob refuses the copy", async () => {
+    const s = await startStack({ policy: TWO_DESTINATIONS() });
+    const { slots, ledger } = s.runtime;
+    if (!slots) throw new Error('the stack has copy slots');
+    const event = backupJobCompleted();
+    const seeded = s.seedFor(event);
+    const copyTo = (destinationVaultArn: string) => ({
+      recoveryPointArn: arnsOf([event])[0] ?? '',
+      sourceBackupVaultName: 'primary',
+      destinationVaultArn,
+      iamRoleArn: COPY_ROLE,
+      lifecycleSource: 'none' as const,
+      resourceType: 'EFS',
+      resourceArn: seeded?.ResourceArn ?? '',
+      isParent: false,
+      rule: 'primary-to-dr',
+    });
+    const [probe, refused] = [copyTo(DR_WEST), copyTo(DR_ISOLATED)];
+    const run = {
+      executionArn: 'arn:aws:states:us-east-1:123456789012:execution:copy:by-hand',
+      redriveCount: 0,
+    };
+    await ledger.planCopies([probe, refused], run.executionArn);
+    // The probe heard ServiceUnavailable first, then queued for the resource slot, which its sibling (to the same
+    // Region, having taken its slots before the mark) holds while it calls StartCopyJob.
+    await ledger.claim(probe, 0, 'token', 'run', run.executionArn);
+    await ledger.noteUnavailable(probe, 0, { name: 'ServiceUnavailableException', message: 'out' });
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    const { resource, regional } = slots.slotsOf(probe);
+    await ledger.markQueued(probe, 0, resource?.key ?? '', run.executionArn);
+    expect(await slots.acquire(refused, run.executionArn, { probing: true })).toEqual({ granted: true });
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 1 });
+
+    await copyToDestination(s.runtime, refused, run, 'no-such-task-token');
+
+    // The refused copy waits for its Region; the probe holds the slots and is out of the queue, to try again.
+    expect(await ledger.get(refused)).toMatchObject({ status: 'QUEUED', slotQueue: regional.key });
+    expect(await ledger.get(probe)).not.toHaveProperty('slotQueue');
+    for (const key of [resource?.key ?? '', regional.key])
+      expect(Object.values(await slots.holders(key)).map((h) => h.destinationVaultArn)).toEqual([DR_WEST]);
+  });
 
   it('fails a copy with a clear reason once StartCopyJob has been unavailable longer than the patience', async () => {
     const s = await startStack({ copyStartPatienceMs: 1 });
