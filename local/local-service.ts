@@ -5,6 +5,7 @@ import type { MetadataBearer, MiddlewareStack } from '@smithy/types';
 import type { Context } from 'aws-lambda';
 import { createBackupClient, createDocumentClient, createSfnClient } from '../lib/aws/clients.js';
 import type { CopyLedger } from '../lib/aws/ledger.js';
+import { COPY_JOB_STATE_OUTCOME } from '../lib/copy.js';
 import { DEFAULT_REGIONAL_COPY_SLOTS } from '../lib/domain/copy-slots.js';
 import type { LedgerRecord } from '../lib/domain/ledger-record.js';
 import type { CopyPolicy } from '../lib/domain/policy.js';
@@ -118,6 +119,8 @@ const INTAKE_RETRIES = 185;
  */
 export class LocalService {
   private readonly deliveries = new Set<Promise<unknown>>();
+  /** Handler invocations not yet returned: a task's Lambda can outlive its execution, as on AWS. */
+  private readonly invocations = new Set<Promise<unknown>>();
   private closing = false;
   readonly deliveryErrors: unknown[] = [];
 
@@ -245,7 +248,12 @@ export class LocalService {
   ): Promise<unknown> {
     const handler = this.handlers[name];
     if (!handler) throw new Error(`no function ${name} in serverless.yml`);
-    return this.onInvoke(name, () => handler(payload, context));
+    const invocation = this.onInvoke(name, () => handler(payload, context));
+    const returned: Promise<unknown> = invocation
+      .catch(() => undefined)
+      .finally(() => this.invocations.delete(returned));
+    this.invocations.add(returned);
+    return invocation;
   }
 
   /**
@@ -373,6 +381,23 @@ export class LocalService {
       await this.stepFunctions.waitForIdle();
       await Promise.all([...this.deliveries]);
     } while (this.deliveries.size > 0 || (this.stepFunctions.statusCounts().RUNNING ?? 0) > 0);
+  }
+
+  /**
+   * Waits until nothing at all is happening: settled, no handler still running after its execution ended (as on
+   * AWS, it can still start a job, take a slot or hand one on), and no copy job in progress (its end is an event).
+   */
+  async untilQuiet(): Promise<void> {
+    for (;;) {
+      await this.settle();
+      await Promise.all([...this.invocations]);
+      if (this.invocations.size > 0 || this.deliveries.size > 0) continue;
+      const inProgress = this.emulator
+        .copyJobs()
+        .some((job) => COPY_JOB_STATE_OUTCOME[job.state] === 'in progress');
+      if (!inProgress && this.deliveries.size === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   async report(): Promise<SimulationReport> {
