@@ -127,6 +127,7 @@ export async function copyToDestination(
       continue;
     }
     if (decision.action !== 'start') continue;
+    let marked = false;
     if (deps.slots) {
       // A new copy whose Region's slots were just found full does not try them here: it joins the queue at once,
       // and WaitForCopySlot looks for a free slot from inside it (in a burst, two refused writes fewer per copy).
@@ -139,9 +140,12 @@ export async function copyToDestination(
         if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
         if (!(await deps.ledger.markQueued(copy, decision.attempt, acquired.waitOn, run.executionArn)))
           continue;
+        // The probe waiting for a busy slot no longer probes: another copy takes over.
+        if (record?.unavailableSince) await stopProbing(deps, copy);
         await completeTasks(deps.sfn, [taskToken], { output: QUEUED });
         return;
       }
+      marked = acquired.marked === true;
     }
     const idempotencyToken = copyIdempotencyToken(
       copy.recoveryPointArn,
@@ -181,10 +185,10 @@ export async function copyToDestination(
     }
     const running = await deps.ledger.markRunning(key, decision.attempt, job.copyJobId, job.isParent, waiter);
     if (!running) continue;
-    // AWS started the probe again after ServiceUnavailable: clear its Region's mark, and hand on the slots freed
-    // while AWS was out (nobody did: the copies behind would have heard the same).
-    if (deps.slots && record?.unavailableSince) {
-      await deps.slots.clearUnavailable(copy);
+    // AWS started a copy again after ServiceUnavailable in its Region (the probe, or the first copy after the mark
+    // lapsed): clear the mark, and hand on the slots freed while AWS was out (nobody did: the copies behind would
+    // have heard the same).
+    if (deps.slots && marked && (await deps.slots.clearUnavailable(copy))) {
       await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key);
     }
     if (running.lastJobOutcome?.copyJobId === job.copyJobId)
@@ -345,7 +349,7 @@ async function grantTo(
   // No task yet (it has not joined): the slots stay held for the copy, whose WaitForCopySlot task, finding it out
   // of the queue, goes straight back to the copy task.
   if (closed.length === taskTokens.length && taskTokens.length > 0) {
-    await giveBackSlots(deps, queued);
+    await freeSlots(deps, queued);
     return 'taken';
   }
   return 'granted';
@@ -374,7 +378,6 @@ async function recordStartFailure(
   if (isNotNow(error) || error instanceof ServiceUnavailableException) {
     count(Metric.ThrottledAnswers);
     const queueing = deps.slots && (isNotNow(error) || !(await deps.slots.markUnavailable(copy)));
-    // Not its regional slot: the copies behind it would hear the same.
     await giveBackSlots(deps, copy);
     if (deps.slots && queueing) {
       const { regional } = deps.slots.slotsOf(copy);
@@ -398,10 +401,7 @@ async function recordStartFailure(
       count(Metric.CopiesFailed, 1, key.destinationVaultArn);
     }
     // The next copy to try probes in its place, with its own patience.
-    if (deps.slots) {
-      await deps.slots.clearUnavailable(copy);
-      await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key, 1);
-    }
+    await stopProbing(deps, copy);
     throw patience;
   }
   if (await deps.ledger.markFinal(key, attempt, 'FAILED', { executionArn: run.executionArn, lastError })) {
@@ -412,9 +412,19 @@ async function recordStartFailure(
 }
 
 /**
- * Gives back every slot the copy holds, handing on only its resource slot (the caller sees to the regional one):
- * its resource's other copy, to another Region or its Region's probe, would otherwise wait for this copy to be
- * granted again, started and ended.
+ * The Region's probe stops probing (out of patience, waiting for a busy slot, its execution ended): its mark
+ * lapses, and one copy waiting is woken to try. If AWS refuses it, it probes; if AWS starts it, it clears the mark
+ * and hands on every free slot of the Region. Without this, a mark nobody refreshes lapses with nobody to notice.
+ */
+async function stopProbing(deps: SlotDependencies, copy: SlotSubject): Promise<void> {
+  if (deps.slots && (await deps.slots.lapseUnavailable(copy)))
+    await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key, 1);
+}
+
+/**
+ * Gives back the slots of a copy StartCopyJob refused "not now", handing on only its resource slot: the copies
+ * behind its regional slot would hear the same, but its resource's other copy (to another Region, or its Region's
+ * probe) would otherwise wait for this copy to be granted again, started and ended.
  */
 async function giveBackSlots(deps: SlotDependencies, copy: SlotSubject): Promise<void> {
   if (!deps.slots) return;
@@ -478,6 +488,7 @@ export async function releaseExecutionSlots(
   const copies = await deps.ledger.copiesOf(recoveryPointArn);
   for (const item of copies) {
     if (item.status !== 'RUNNING') await freeSlots(deps, item, executionArn);
+    if (item.unavailableSince && item.executionArn === executionArn) await stopProbing(deps, item);
     // Tasks following a FAILED copy wait for this execution's next attempt, which will not come: wake them.
     const forgotten = await deps.ledger.forgetExecution(item, executionArn);
     if (forgotten?.status === 'FAILED') {

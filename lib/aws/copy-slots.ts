@@ -10,6 +10,7 @@ import {
   type CopySlotLimits,
   type CopySlotSet,
   copySlotsOf,
+  regionVaultsPrefix,
   type Slot,
   type SlotSubject,
   UNAVAILABLE_MARK_MS,
@@ -52,7 +53,14 @@ const UNAVAILABLE_AT = 'unavailableAt';
  * Took every slot the copy needs, or names the slot it must wait for (nothing is held then); `gaveBack` names the
  * queue of a regional slot it took and gave back, which may have copies waiting for it.
  */
-export type Acquisition = { granted: true } | { granted: false; waitOn: string; gaveBack?: string };
+export type Acquisition =
+  | {
+      granted: true;
+      /** The Region's slot taken carries a ServiceUnavailable mark not cleared yet (lapsed, or this copy's as the
+       *  probe): once AWS starts this copy, it clears the mark and hands on the Region's free slots. */
+      marked?: true;
+    }
+  | { granted: false; waitOn: string; gaveBack?: string };
 
 const isConditionFailure = (error: unknown): error is ConditionalCheckFailedException =>
   error instanceof ConditionalCheckFailedException;
@@ -109,18 +117,19 @@ export class CopySlots {
       executionArn,
       since: this.now().toISOString(),
     };
-    const unlessUnavailable = !probing;
+    const region = { region: true, unlessUnavailable: !probing };
     let taken = slots.regional;
-    if (!(await this.take(taken, holder, unlessUnavailable))) {
-      if (!slots.overflow || !(await this.take(slots.overflow, holder, unlessUnavailable)))
-        return { granted: false, waitOn: slots.regional.key };
+    let mark = await this.take(taken, holder, region);
+    if (mark === undefined && slots.overflow) {
       taken = slots.overflow;
+      mark = await this.take(taken, holder, region);
     }
-    if (slots.resource && !(await this.take(slots.resource, holder, false))) {
+    if (mark === undefined) return { granted: false, waitOn: slots.regional.key };
+    if (slots.resource && (await this.take(slots.resource, holder)) === undefined) {
       await this.give(taken.key, copy);
       return { granted: false, waitOn: slots.resource.key, gaveBack: slots.regional.key };
     }
-    return { granted: true };
+    return { granted: true, ...(mark !== '' ? { marked: true as const } : {}) };
   }
 
   /**
@@ -151,50 +160,98 @@ export class CopySlots {
     const slots = this.slotsOf(copy);
     const mark = this.now().toISOString();
     const [probing] = await Promise.all([
-      this.writeMark(slots.regional.key, mark, copySlotHolder(copy)),
+      this.writeMark(slots.regional.key, mark, { probe: copySlotHolder(copy) }),
       slots.overflow && this.writeMark(slots.overflow.key, mark),
     ]);
     return probing;
   }
 
-  /** AWS started the copy (the probe) in its Region again: clears the Region's mark and its probe. */
-  async clearUnavailable(copy: SlotSubject): Promise<void> {
+  /**
+   * AWS started a copy in its Region again: clears the Region's mark and its probe, and the mark on every vault's
+   * overflow slot there (another vault's copy may have marked its own). True for the one call that cleared it, whose
+   * copy then hands on the Region's free slots.
+   */
+  async clearUnavailable(copy: SlotSubject): Promise<boolean> {
     const slots = this.slotsOf(copy);
-    await Promise.all([
-      this.writeMark(slots.regional.key, '', ''),
-      slots.overflow && this.writeMark(slots.overflow.key, ''),
-    ]);
+    if (!(await this.writeMark(slots.regional.key, '', { probe: '', unlessCleared: true }))) return false;
+    await this.markVaults(copy, '');
+    return true;
+  }
+
+  /**
+   * The Region's probe stops probing (out of patience, waiting for a busy slot, its execution ended): its mark
+   * lapses at once, as if nobody had refreshed it for UNAVAILABLE_MARK_MS, so that the next copy refused probes and
+   * the first AWS starts clears it. True when `copy` was the probe.
+   */
+  async lapseUnavailable(copy: SlotSubject): Promise<boolean> {
+    const slots = this.slotsOf(copy);
+    const lapsed = this.lapsedMarks();
+    const probe = copySlotHolder(copy);
+    if (!(await this.writeMark(slots.regional.key, lapsed, { probe: '', onlyProbe: probe }))) return false;
+    await this.markVaults(copy, lapsed);
+    return true;
+  }
+
+  /** Writes `mark` on every marked overflow slot of the copy's destination Region (none for types without one). */
+  private async markVaults(copy: SlotSubject, mark: string): Promise<void> {
+    const prefix = regionVaultsPrefix(copy);
+    if (prefix === undefined) return;
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'recoveryPointArn = :slots AND begins_with(destinationVaultArn, :prefix)',
+        FilterExpression: '#unavailableAt > :none',
+        ProjectionExpression: 'destinationVaultArn',
+        ExpressionAttributeNames: { '#unavailableAt': UNAVAILABLE_AT },
+        ExpressionAttributeValues: { ':slots': SLOTS_PARTITION, ':prefix': prefix, ':none': '' },
+        ConsistentRead: true,
+      }),
+    );
+    await Promise.all(Items.map((item) => this.writeMark(item.destinationVaultArn as string, mark)));
   }
 
   /**
    * Writes a Region slot item's mark ('' clears it) and, with `probe`, its probe; true when written. A mark with a
-   * probe elects it: only where there is none, the last mark has lapsed, or it is the same. An item not there yet
-   * is created with no holders, so that nobody takes that slot unmarked.
+   * probe elects it: only where there is none, the last mark has lapsed, or it is the same. `unlessCleared`: only
+   * over a mark; `onlyProbe`: only while that copy is the probe. An item not there yet is created with no holders,
+   * so that nobody takes that slot unmarked.
    */
-  private async writeMark(key: string, mark: string, probe?: string): Promise<boolean> {
-    const electing = probe !== undefined && mark !== '';
+  private async writeMark(
+    key: string,
+    mark: string,
+    {
+      probe,
+      unlessCleared = false,
+      onlyProbe,
+    }: { probe?: string; unlessCleared?: boolean; onlyProbe?: string } = {},
+  ): Promise<boolean> {
+    const electing = probe !== undefined && probe !== '';
+    const condition = electing
+      ? 'attribute_not_exists(#probe) OR #probe IN (:probe, :none) OR #unavailableAt <= :lapsed'
+      : onlyProbe !== undefined
+        ? '#probe = :onlyProbe'
+        : unlessCleared
+          ? '#unavailableAt > :none'
+          : undefined;
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: slotKey(key),
           UpdateExpression: `SET #unavailableAt = :mark, #holders = if_not_exists(#holders, :noHolders)${probe === undefined ? '' : ', #probe = :probe'}`,
-          ...(electing
-            ? {
-                ConditionExpression:
-                  'attribute_not_exists(#probe) OR #probe IN (:probe, :none) OR #unavailableAt <= :lapsed',
-              }
-            : {}),
+          ...(condition ? { ConditionExpression: condition } : {}),
           ExpressionAttributeNames: {
             '#unavailableAt': UNAVAILABLE_AT,
             '#holders': 'holders',
-            ...(probe === undefined ? {} : { '#probe': 'probe' }),
+            ...(probe === undefined && onlyProbe === undefined ? {} : { '#probe': 'probe' }),
           },
           ExpressionAttributeValues: {
             ':mark': mark,
             ':noHolders': {},
             ...(probe === undefined ? {} : { ':probe': probe }),
-            ...(electing ? { ':none': '', ':lapsed': this.lapsedMarks() } : {}),
+            ...(onlyProbe === undefined ? {} : { ':onlyProbe': onlyProbe }),
+            ...(electing || unlessCleared ? { ':none': '' } : {}),
+            ...(electing ? { ':lapsed': this.lapsedMarks() } : {}),
           },
         }),
       );
@@ -244,45 +301,60 @@ export class CopySlots {
     return (Item?.holders as Record<string, SlotHolder> | undefined) ?? {};
   }
 
-  /** Takes `slot` for `holder` (again, if it holds it); `unlessUnavailable`: a Region's slot, refused while marked. */
-  private async take(slot: Slot, holder: SlotHolder, unlessUnavailable: boolean): Promise<boolean> {
-    const names = { '#holders': 'holders', '#holder': copySlotHolder(holder) };
-    const values = { ':holder': holder, ':limit': slot.limit };
-    const free = unlessUnavailable
-      ? {
-          condition:
-            'attribute_exists(#holders.#holder) OR (size(#holders) < :limit AND NOT #unavailableAt > :lapsed)',
-          names: { ...names, '#unavailableAt': UNAVAILABLE_AT },
-          values: { ...values, ':lapsed': this.lapsedMarks() },
-        }
-      : { condition: 'attribute_exists(#holders.#holder) OR size(#holders) < :limit', names, values };
+  /**
+   * Takes `slot` for `holder` (again, if it holds it). Returns the slot's mark ('' for none; see SlotItem), or
+   * undefined when the slot is full. A Region's slot (`region`) reads its mark in the same write, and with
+   * `unlessUnavailable` is refused while the mark holds.
+   */
+  private async take(
+    slot: Slot,
+    holder: SlotHolder,
+    { region = false, unlessUnavailable = false } = {},
+  ): Promise<string | undefined> {
+    const names: Record<string, string> = { '#holders': 'holders', '#holder': copySlotHolder(holder) };
+    const values: Record<string, unknown> = { ':holder': holder, ':limit': slot.limit };
+    let condition = 'attribute_exists(#holders.#holder) OR size(#holders) < :limit';
+    let update = 'SET #holders.#holder = :holder';
+    if (region) {
+      names['#unavailableAt'] = UNAVAILABLE_AT;
+      values[':none'] = '';
+      // Setting the mark to itself returns it (UPDATED_NEW), a few bytes, with the holder just written.
+      update += ', #unavailableAt = if_not_exists(#unavailableAt, :none)';
+    }
+    if (unlessUnavailable) {
+      values[':lapsed'] = this.lapsedMarks();
+      condition =
+        'attribute_exists(#holders.#holder) OR (size(#holders) < :limit AND NOT #unavailableAt > :lapsed)';
+    }
     for (let created = false; ; created = true) {
       const known = this.existing.has(slot.key);
       try {
-        await this.client.send(
+        const { Attributes } = await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: slotKey(slot.key),
-            UpdateExpression: 'SET #holders.#holder = :holder',
-            ConditionExpression: free.condition,
-            ExpressionAttributeNames: free.names,
-            ExpressionAttributeValues: free.values,
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ...(region ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
             // Tells a full slot (the item comes back) from one never taken yet (no item: create it).
             ...(known ? {} : { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const }),
           }),
         );
         this.existing.add(slot.key);
         this.foundFull.delete(slot.key);
-        return true;
+        const mark = Attributes?.[UNAVAILABLE_AT];
+        return typeof mark === 'string' ? mark : '';
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
         if (known || error.Item !== undefined) {
           this.existing.add(slot.key);
           this.foundFull.set(slot.key, this.now().getTime());
-          return false;
+          return undefined;
         }
       }
-      if (created) return false;
+      if (created) return undefined;
       await this.create(slot.key);
     }
   }

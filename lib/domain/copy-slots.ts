@@ -47,6 +47,10 @@ export interface CopySlotSet {
   overflow?: Slot;
 }
 
+/** Whether AWS Backup itself copies the copy's type (under the quotas above); an unknown type counts as one. */
+const isManaged = (copy: SlotSubject) =>
+  copy.resourceType === undefined || isFullyManaged(copy.resourceType, copy.recoveryPointArn);
+
 /**
  * The slots of a copy. Keys are readable on purpose (they show up in `npm run report`): the recovery point's
  * account (EBS snapshots and AMIs name none: `local`), the destination Region, and for other than fully managed
@@ -56,7 +60,7 @@ export function copySlotsOf(copy: SlotSubject, limits: CopySlotLimits): CopySlot
   const sourceAccount = parseArn(copy.recoveryPointArn)?.accountId || 'local';
   const region = parseArn(copy.destinationVaultArn)?.region ?? 'unknown';
   const limit = limits.byRegion[region] ?? limits.perRegion;
-  const managed = copy.resourceType === undefined || isFullyManaged(copy.resourceType, copy.recoveryPointArn);
+  const managed = isManaged(copy);
   return {
     ...(copy.resourceArn ? { resource: { key: `resource#${copy.resourceArn}`, limit: RESOURCE_SLOTS } } : {}),
     regional: {
@@ -69,6 +73,15 @@ export function copySlotsOf(copy: SlotSubject, limits: CopySlotLimits): CopySlot
       ? { overflow: { key: `vault#${copy.destinationVaultArn}`, limit: VAULT_OVERFLOW_SLOTS } }
       : {}),
   };
+}
+
+/**
+ * The start of the overflow slot keys of every vault in the copy's destination Region (their keys are
+ * `vault#<vault ARN>`, and the ARN names the Region); undefined for a type that takes no overflow slot.
+ */
+export function regionVaultsPrefix(copy: SlotSubject): string | undefined {
+  const arn = parseArn(copy.destinationVaultArn);
+  return arn && isManaged(copy) ? `vault#arn:${arn.partition}:${arn.service}:${arn.region}:` : undefined;
 }
 
 /**

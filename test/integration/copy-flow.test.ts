@@ -205,6 +205,36 @@ describe('copy slots released on every path, and "not now" never fails a copy', 
     );
   }, 120_000);
 
+  it('hands on every free slot of the Region once AWS starts the next copy after the probe ran out of patience', async () => {
+    const s = await startStack({
+      copySlots: 1,
+      copyStartPatienceMs: 0,
+      emulator: { copyDurationMs: 10_000 },
+    });
+    const events = [backupJobCompleted(), backupJobCompleted(), backupJobCompleted()];
+    const { slots, ledger, firstHeld, secondHeld } = await queueBehindFullDrWest(s, events);
+    // Two slots free, one copy woken: it probes, is refused, and its patience (none) is over at once.
+    s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 1 });
+    await slots.release(secondHeld);
+    await freeSlots({ ledger, sfn: s.sfn, slots }, firstHeld);
+    await s.settle();
+
+    const report = await s.report();
+    const copies = report.ledger.filter((item) => item.destinationVaultArn === DR_WEST);
+    expect(copies.map((item) => item.status).sort()).toEqual(['COMPLETED', 'COMPLETED', 'FAILED']);
+    expect(copies.find((item) => item.status === 'FAILED')).toMatchObject({
+      lastError: { name: 'CopyStartUnavailableError' },
+    });
+    // The next copy woken found the mark lapsed, was started, cleared it and woke the third at once: both jobs ran
+    // together, not one after the other.
+    const [first, second] = s.emulator
+      .copyJobs()
+      .map((job) => job.copyJob)
+      .sort((a, b) => (a.CreationDate?.getTime() ?? 0) - (b.CreationDate?.getTime() ?? 0));
+    expect(second?.CreationDate?.getTime()).toBeLessThan(first?.CompletionDate?.getTime() ?? 0);
+    expect((await slots.all()).filter((slot) => slot.unavailableAt !== undefined)).toEqual([]);
+  }, 120_000);
+
   it("hands a copy's resource slot to its Region's probe queued behind it when StartCopyJob refuses the copy", async () => {
     const s = await startStack({ policy: TWO_DESTINATIONS() });
     const { slots, ledger } = s.runtime;
@@ -235,7 +265,9 @@ describe('copy slots released on every path, and "not now" never fails a copy', 
     expect(await slots.markUnavailable(probe)).toBe(true);
     const { resource, regional } = slots.slotsOf(probe);
     await ledger.markQueued(probe, 0, resource?.key ?? '', run.executionArn);
-    expect(await slots.acquire(refused, run.executionArn, { probing: true })).toEqual({ granted: true });
+    expect(await slots.acquire(refused, run.executionArn, { probing: true })).toMatchObject({
+      granted: true,
+    });
     s.emulator.injectFault({ operation: 'StartCopyJob', error: 'ServiceUnavailableException', count: 1 });
 
     await copyToDestination(s.runtime, refused, run, 'no-such-task-token');

@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
 import { CopyLedger } from '../../lib/aws/ledger.js';
-import { freeSlots, grantWaiting } from '../../lib/copy.js';
+import { freeSlots, grantWaiting, releaseExecutionSlots } from '../../lib/copy.js';
 import { isRegionUnavailable, UNAVAILABLE_MARK_MS } from '../../lib/domain/copy-slots.js';
 import type { PlannedCopy } from '../../lib/domain/policy.js';
 import {
@@ -168,17 +168,86 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
     expect(await slots.markUnavailable(probe)).toBe(true);
     // 8 of 10 free, and the vault's overflow never taken: full all the same, except for the probe.
     expect(await slots.acquire(waiting, EXECUTION)).toEqual({ granted: false, waitOn: regional });
-    expect(await slots.acquire(probe, EXECUTION, { probing: true })).toEqual({ granted: true });
+    expect(await slots.acquire(probe, EXECUTION, { probing: true })).toEqual({ granted: true, marked: true });
     // A copy ending learns of it from its own give, with no read of the item (its 100 holders on AWS).
     clock += 60_000;
     expect(await slots.release(ending)).toMatchObject({ unavailableAt: markedAt });
     expect((await regionalItem())?.unavailableAt).toBe(markedAt);
 
-    await slots.clearUnavailable(probe);
+    // Only one of the copies AWS starts clears it (and hands on the Region's free slots).
+    expect(await slots.clearUnavailable(probe)).toBe(true);
+    expect(await slots.clearUnavailable(other)).toBe(false);
     expect(await slots.acquire(waiting, EXECUTION)).toEqual({ granted: true });
     expect(await slots.release(waiting)).not.toHaveProperty('unavailableAt');
     expect(await regionalItem()).not.toHaveProperty('unavailableAt');
     expect(await slots.markUnavailable(other)).toBe(true);
+  });
+
+  it('lapses the mark when the probe stops probing: the others take slots again, the next refused probes, the first started clears it', async () => {
+    const slots = slotsOf(10);
+    const [probe, other, next] = [copyOf(), copyOf(), copyOf()];
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    expect((await slots.acquire(other, EXECUTION)).granted).toBe(false);
+    // Only the probe can give up its role.
+    expect(await slots.lapseUnavailable(other)).toBe(false);
+    expect(await slots.lapseUnavailable(probe)).toBe(true);
+
+    // Taken again, and the copy taking it learns that the mark is still to be cleared.
+    expect(await slots.acquire(other, EXECUTION)).toEqual({ granted: true, marked: true });
+    expect(isRegionUnavailable((await slots.release(other)).unavailableAt, clock)).toBe(false);
+    expect(await slots.markUnavailable(next)).toBe(true);
+    expect(await slots.clearUnavailable(next)).toBe(true);
+    expect(await slots.acquire(other, EXECUTION)).toEqual({ granted: true });
+  });
+
+  it("lapses the probe's mark when its execution ends, and hands its Region's slot to a copy waiting, to probe in its place", async () => {
+    const slots = slotsOf(10);
+    const [probe, waiter] = [copyOf(), copyOf()];
+    const regional = slots.slotsOf(probe).regional.key;
+    await ledger().planCopies([probe], EXECUTION);
+    await ledger().planCopies([waiter], OTHER_EXECUTION);
+    await ledger().claim(probe, 0, 'token', 'run', EXECUTION);
+    await ledger().noteUnavailable(probe, 0, { name: 'ServiceUnavailableException', message: 'out' });
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    await ledger().markQueued(waiter, 0, regional, OTHER_EXECUTION);
+
+    const sfn = new SFNClient({
+      endpoint: 'http://127.0.0.1:1',
+      region: 'us-east-1',
+      credentials: DUMMY_CREDENTIALS,
+    });
+    // The probe's execution was stopped between two of its tries.
+    await releaseExecutionSlots({ ledger: ledger(), sfn, slots }, EXECUTION, {
+      recoveryPointArn: probe.recoveryPointArn,
+    });
+    sfn.destroy();
+
+    expect(
+      isRegionUnavailable((await slots.all()).find((slot) => slot.key === regional)?.unavailableAt, clock),
+    ).toBe(false);
+    expect(await ledger().get(waiter)).not.toHaveProperty('slotQueue');
+    expect(Object.values(await slots.holders(regional)).map((h) => h.recoveryPointArn)).toEqual([
+      waiter.recoveryPointArn,
+    ]);
+  });
+
+  it("clears the mark of every vault's overflow slot in the Region, not only the probe's, once AWS starts a copy", async () => {
+    const slots = slotsOf(1);
+    const [probe, toIsolated, ending] = [copyOf(), copyOf({ destinationVaultArn: DR_ISOLATED }), copyOf()];
+    const overflow = slots.slotsOf(toIsolated).overflow?.key;
+    expect((await slots.acquire(ending, EXECUTION)).granted).toBe(true);
+    // The Region's slot is full, so the copy to dr-isolated took its vault's overflow, and heard the same.
+    expect(await slots.acquire(toIsolated, EXECUTION)).toEqual({ granted: true });
+    expect(await slots.markUnavailable(probe)).toBe(true);
+    await slots.release(toIsolated);
+    expect(await slots.markUnavailable(toIsolated)).toBe(false);
+    expect((await slots.all()).find((slot) => slot.key === overflow)).toHaveProperty('unavailableAt');
+
+    expect(await slots.clearUnavailable(probe)).toBe(true);
+    expect((await slots.all()).filter((slot) => slot.unavailableAt !== undefined)).toEqual([]);
+    // So a copy holding that overflow slot that ends hands on the Region's slots: its give reads no mark.
+    expect(await slots.acquire(toIsolated, EXECUTION)).toEqual({ granted: true });
+    expect(await slots.release(toIsolated)).not.toHaveProperty('unavailableAt');
   });
 
   it("grants the probe, queued behind its resource's other copy, the slots its Region's mark refuses the others", async () => {
