@@ -221,6 +221,12 @@ type QueuedRecord = LedgerRecord & QueuePlace;
 const inQueue = (record: LedgerRecord): record is QueuedRecord =>
   record.slotQueue !== undefined && record.queuedAt !== undefined;
 
+/** A copy whose slots are in use: granted out of its queue, or its attempt starting or running. */
+const holdsGrantedSlots = (record: LedgerRecord) =>
+  record.status === 'PENDING' ||
+  record.status === 'RUNNING' ||
+  (record.status === 'QUEUED' && record.slotQueue === undefined);
+
 /** Looks for a free slot a copy gets while it bounces between queues (see takeFreeSlot). */
 const MAX_LOOKS = 10;
 
@@ -238,9 +244,15 @@ async function takeFreeSlot(deps: SlotDependencies, queued: QueuedRecord): Promi
   for (let look = 0; look < MAX_LOOKS; look++) {
     const acquired = await deps.slots.acquire(record, record.executionArn, asProbe(record));
     if (acquired.granted) {
-      // Granted by another meanwhile, the hold is this same one; otherwise wake this copy's tasks.
       const taken = await deps.ledger.takeWaiting(record);
-      if (taken) await completeTasks(deps.sfn, [...(taken.waitingTokens ?? [])], { output: SLOT_GRANTED });
+      if (taken) {
+        await completeTasks(deps.sfn, [...(taken.waitingTokens ?? [])], { output: SLOT_GRANTED });
+        return;
+      }
+      // Granted by another meanwhile, the hold is that same one, unless the copy has since started and ended (or
+      // queued again): then the hold is new, and nobody else would give it back.
+      const now = await deps.ledger.get(record);
+      if (now && !holdsGrantedSlots(now)) await freeSlots(deps, now);
       return;
     }
     if (acquired.gaveBack) await grantWaiting(deps, acquired.gaveBack, 1);
@@ -363,7 +375,7 @@ const isNotNow = (error: unknown) =>
  * StartCopyJob refused. "Not now" (with copy slots) queues the copy for its regional slot. ServiceUnavailable
  * marks the Region unavailable: one copy per Region (the probe) keeps the attempt PENDING and rethrows, for the
  * Retry and then the WaitBeforeResuming loop, until it has lasted COPY_START_PATIENCE_HOURS; the others queue
- * until AWS starts the probe again. Anything else means AWS will never start this job: the attempt FAILED. The
+ * until AWS starts a copy in that Region again. Anything else means AWS will never start this job: the attempt FAILED. The
  * slots taken go back at once.
  */
 async function recordStartFailure(

@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { CopySlots } from '../../lib/aws/copy-slots.js';
 import { CopyLedger } from '../../lib/aws/ledger.js';
-import { freeSlots, grantWaiting, releaseExecutionSlots } from '../../lib/copy.js';
+import { freeSlots, grantWaiting, releaseExecutionSlots, waitForCopySlot } from '../../lib/copy.js';
 import { isRegionUnavailable, UNAVAILABLE_MARK_MS } from '../../lib/domain/copy-slots.js';
 import type { PlannedCopy } from '../../lib/domain/policy.js';
 import {
@@ -229,6 +229,51 @@ describe('copy slots shaped like AWS Backup quotas (DynamoDB Local)', () => {
     expect(Object.values(await slots.holders(regional)).map((h) => h.recoveryPointArn)).toEqual([
       waiter.recoveryPointArn,
     ]);
+  });
+
+  it('gives back the hold it takes from inside the queue for a copy granted, copied and ended meanwhile', async () => {
+    const slots = slotsOf(10);
+    const copy = copyOf();
+    const regional = slots.slotsOf(copy).regional.key;
+    await ledger().planCopies([copy], EXECUTION);
+    await ledger().markQueued(copy, 0, regional, EXECUTION);
+    // Once WaitForCopySlot's task has joined, and before it looks: a granter takes the copy out of the queue and
+    // wakes it, and its job starts and ends (slots given back).
+    const racing = documentClient(endpoint);
+    let raced = false;
+    racing.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const input = args.input as { UpdateExpression?: string };
+        if (!raced && input.UpdateExpression?.includes('ADD #waitingTokens')) {
+          raced = true;
+          const queued = await ledger().get(copy);
+          await ledger().takeWaiting({ ...copy, slotQueue: regional, queuedAt: queued?.queuedAt ?? '' });
+          await ledger().markFinal(copy, 0, 'COMPLETED', { executionArn: EXECUTION });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'grantAndEndWhileJoining' },
+    );
+    const sfn = new SFNClient({
+      endpoint: 'http://127.0.0.1:1',
+      region: 'us-east-1',
+      credentials: DUMMY_CREDENTIALS,
+    });
+    const deps = {
+      ledger: new CopyLedger(racing, tableName, () => new Date(clock)),
+      slots,
+      sfn,
+      backup: undefined as never,
+      config: { copyStartPatienceMs: 3_600_000 },
+    };
+    await waitForCopySlot(deps, copy, 'task-token');
+    sfn.destroy();
+
+    expect(raced).toBe(true);
+    expect(await ledger().get(copy)).toMatchObject({ status: 'COMPLETED' });
+    for (const key of [regional, slots.slotsOf(copy).resource?.key ?? ''])
+      expect(await slots.holders(key)).toEqual({});
   });
 
   it("clears the mark of every vault's overflow slot in the Region, not only the probe's, once AWS starts a copy", async () => {
