@@ -375,8 +375,8 @@ const isNotNow = (error: unknown) =>
  * StartCopyJob refused. "Not now" (with copy slots) queues the copy for its regional slot. ServiceUnavailable
  * marks the Region unavailable: one copy per Region (the probe) keeps the attempt PENDING and rethrows, for the
  * Retry and then the WaitBeforeResuming loop, until it has lasted COPY_START_PATIENCE_HOURS; the others queue
- * until AWS starts a copy in that Region again. Anything else means AWS will never start this job: the attempt FAILED. The
- * slots taken go back at once.
+ * until AWS starts a copy in that Region again. Anything else means AWS will never start this job: the attempt
+ * FAILED. The slots taken go back at once.
  */
 async function recordStartFailure(
   deps: CopyDependencies,
