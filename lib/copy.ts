@@ -264,12 +264,13 @@ async function takeFreeSlot(deps: SlotDependencies, queued: QueuedRecord): Promi
 
 /**
  * Frees a copy's slots (only those `executionArn` took, when given) and hands each freed slot to the copy
- * waiting longest for it. A vault's overflow slot serves the regional queue.
+ * waiting longest for it. A vault's overflow slot serves the regional queue; `handOnRegional: false` leaves that
+ * queue alone (the copies in it would hear the "not now" this copy just heard).
  */
 export async function freeSlots(
   deps: SlotDependencies,
   copy: SlotSubject,
-  executionArn?: string,
+  { executionArn, handOnRegional = true }: { executionArn?: string; handOnRegional?: boolean } = {},
 ): Promise<void> {
   if (!deps.slots) return;
   const slots = deps.slots.slotsOf(copy);
@@ -277,7 +278,7 @@ export async function freeSlots(
   const queues = new Set(freed.map((key) => (key === slots.overflow?.key ? slots.regional.key : key)));
   // StartCopyJob answers ServiceUnavailable in this Region: a copy woken now would hear the same. The Region's
   // probe keeps trying, and hands on every free slot once AWS starts it.
-  if (isRegionUnavailable(unavailableAt, Date.now())) queues.delete(slots.regional.key);
+  if (!handOnRegional || isRegionUnavailable(unavailableAt, Date.now())) queues.delete(slots.regional.key);
   for (const queue of queues) await grantWaiting(deps, queue, 1);
 }
 
@@ -390,7 +391,9 @@ async function recordStartFailure(
   if (isNotNow(error) || error instanceof ServiceUnavailableException) {
     count(Metric.ThrottledAnswers);
     const queueing = deps.slots && (isNotNow(error) || !(await deps.slots.markUnavailable(copy)));
-    await giveBackSlots(deps, copy);
+    // Its resource slot is handed on: that resource's other copy (to another Region, or its Region's probe) would
+    // otherwise wait for this copy to be granted again, started and ended.
+    await freeSlots(deps, copy, { handOnRegional: false });
     if (deps.slots && queueing) {
       const { regional } = deps.slots.slotsOf(copy);
       if (await deps.ledger.markQueued(copy, attempt, regional.key, run.executionArn, lastError)) return;
@@ -431,18 +434,6 @@ async function recordStartFailure(
 async function stopProbing(deps: SlotDependencies, copy: SlotSubject): Promise<void> {
   if (deps.slots && (await deps.slots.lapseUnavailable(copy)))
     await grantWaiting(deps, deps.slots.slotsOf(copy).regional.key, 1);
-}
-
-/**
- * Gives back the slots of a copy StartCopyJob refused "not now", handing on only its resource slot: the copies
- * behind its regional slot would hear the same, but its resource's other copy (to another Region, or its Region's
- * probe) would otherwise wait for this copy to be granted again, started and ended.
- */
-async function giveBackSlots(deps: SlotDependencies, copy: SlotSubject): Promise<void> {
-  if (!deps.slots) return;
-  const { freed } = await deps.slots.release(copy);
-  const resource = deps.slots.slotsOf(copy).resource?.key;
-  if (resource !== undefined && freed.includes(resource)) await grantWaiting(deps, resource, 1);
 }
 
 /** Long enough for a copy task to go from taking its slots to recording its job, or for a woken copy to start. */
@@ -499,7 +490,7 @@ export async function releaseExecutionSlots(
   if (!recoveryPointArn) return { copies: 0 };
   const copies = await deps.ledger.copiesOf(recoveryPointArn);
   for (const item of copies) {
-    if (item.status !== 'RUNNING') await freeSlots(deps, item, executionArn);
+    if (item.status !== 'RUNNING') await freeSlots(deps, item, { executionArn });
     if (item.unavailableSince && item.executionArn === executionArn) await stopProbing(deps, item);
     // Tasks following a FAILED copy wait for this execution's next attempt, which will not come: wake them.
     const forgotten = await deps.ledger.forgetExecution(item, executionArn);
